@@ -1,0 +1,45 @@
+# The two commands of the README: `make run` (demo clinic on SQLite) and `make test` (everything).
+# Everything else is installed here, from a machine that has only Python 3.11 and make.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := mat
+
+.PHONY: run test lint format install pg-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): setup.cfg $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# The demo clinic: a SQLite database in instance/, migrated and seeded once, served on :5000.
+run: $(STAMP)
+	MAT_DEMO=1 $(BIN)/flask --app mat db upgrade
+	MAT_DEMO=1 $(BIN)/flask --app mat demo seed || true
+	MAT_DEMO=1 $(BIN)/flask --app mat run --host 127.0.0.1 --port 5000
+
+# Every test: lint, format check, the suite on SQLite, and (when reachable) the PostgreSQL tests.
+test: $(STAMP)
+	$(BIN)/ruff check mat tests
+	$(BIN)/ruff format --check mat tests
+	$(BIN)/python -m pytest
+
+# The same suite with PostgreSQL as the app database (CI runs this too).
+pg-test: $(STAMP)
+	MAT_TEST_DATABASE=postgresql $(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check mat tests
+
+format: $(STAMP)
+	$(BIN)/ruff format mat tests
+	$(BIN)/ruff check --fix mat tests
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache build *.egg-info

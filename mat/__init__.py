@@ -1,0 +1,81 @@
+"""mat: a dosing tracker for opioid treatment programs.
+
+``create_app`` is the application factory, for ``flask --app mat ...`` and
+``gunicorn 'mat:create_app()'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response
+
+__all__ = ["create_app"]
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    from pathlib import Path
+
+    from mat import cli, extensions, models, web
+    from mat.auth.access import init_access
+    from mat.config import load_settings
+    from mat.errors import register_error_handlers
+    from mat.jsonio import ExactJSONProvider
+    from mat.profiles import load_profile
+
+    root = Path(__file__).resolve().parent.parent
+    app = Flask(__name__, template_folder=str(root / "templates"), instance_relative_config=True)
+    app.json = ExactJSONProvider(app)
+    app.config.from_mapping(load_settings(app.instance_path))
+    if config:
+        app.config.from_mapping(config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # A profile looser than us-federal stops start-up here, before anything is served.
+    app.extensions["mat_profile"] = load_profile(app.config["MAT_RULE_PROFILE"])
+
+    extensions.db.init_app(app)
+    extensions.migrate.init_app(app, extensions.db, directory=str(root / "migrations"))
+    extensions.login_manager.init_app(app)
+    extensions.csrf.init_app(app)
+    extensions.limiter.init_app(app)
+    extensions.api.init_app(app)
+    models.register(app)
+    web.register(app)
+    init_access(app)
+    register_error_handlers(app)
+    cli.register(app)
+    app.after_request(_commit)
+    return app
+
+
+def _commit(response: Response) -> Response:
+    """The one commit of a request: only when the answer is a success.
+
+    Errors roll back in ``mat.errors.respond``; a failed commit here becomes that error's answer.
+    """
+    from flask import g
+
+    from mat.audit.service import record_refusal
+    from mat.errors import Conflict, MatError, respond
+    from mat.extensions import db
+
+    if response.status_code >= 400:
+        if not g.get("refusal_recorded"):  # a page that answered 4xx itself (a failed sign-in)
+            err = MatError("Refused.", code=f"http_{response.status_code}")
+            err.status = response.status_code
+            record_refusal(err)
+        return response
+    try:
+        db.session.commit()
+    except Exception as exc:
+        from sqlalchemy.exc import IntegrityError
+
+        db.session.rollback()
+        if isinstance(exc, IntegrityError):
+            err = Conflict(
+                "Someone else changed this at the same moment; reload and retry.", code="conflict"
+            )
+            return respond(err)
+        raise
+    return response

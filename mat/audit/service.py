@@ -1,0 +1,179 @@
+"""Writing and checking the audit trail.
+
+``record`` queues an event on the current database session; the queued events are chained and
+inserted just before that session commits (``_write_pending``), so an event is stored exactly when
+the work it describes is stored, and a rolled-back action leaves only its refusal behind.
+
+Chain writes are serialized: on PostgreSQL by a transaction-scoped advisory lock taken right
+before reading the last hash (held only for the commit's tail), on SQLite by a process lock
+(SQLite is the single-process embedded engine). ``prev_hash`` is unique besides, so a fork is
+refused by the database even if a writer got past both.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import g, has_app_context, has_request_context, request
+from sqlalchemy import event, select, text
+from sqlalchemy.orm import Session
+
+from mat.audit.chain import ChainReport, canonical, event_hash, verify
+from mat.audit.models import GENESIS, AuditEvent
+from mat.database import utcnow
+from mat.extensions import db
+
+log = logging.getLogger(__name__)
+
+ADVISORY_LOCK_KEY = 0x6D6174  # "mat"
+_sqlite_chain_lock = threading.Lock()
+PENDING = "mat_audit_pending"
+LOCKED = "mat_audit_sqlite_lock"
+
+
+@dataclass
+class PendingEvent:
+    at: datetime
+    action: str
+    outcome: str
+    user_id: int | None = None
+    username: str | None = None
+    roles: str = ""
+    client_addr: str | None = None
+    entity_type: str | None = None
+    entity_id: str | None = None
+    patient_id: int | None = None
+    rules: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+def _actor() -> tuple[int | None, str | None, str]:
+    if not has_app_context():
+        return None, None, ""
+    user = g.get("actor")
+    if user is None:
+        return None, g.get("actor_name"), ""
+    return user.id, user.username, ",".join(sorted(user.role_names))
+
+
+def record(
+    action: str,
+    *,
+    entity_type: str | None = None,
+    entity_id: object | None = None,
+    patient_id: int | None = None,
+    outcome: str = "done",
+    rules: Iterable[str] = (),
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Queue an audit event on the current session; it is written when the session commits."""
+    user_id, username, roles = _actor()
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback of this unit of work also drops the event
+    pending = db.session.info.setdefault(PENDING, [])
+    pending.append(
+        PendingEvent(
+            at=utcnow(),
+            action=action,
+            outcome=outcome,
+            user_id=user_id,
+            username=username,
+            roles=roles,
+            client_addr=request.remote_addr if has_request_context() else None,
+            entity_type=entity_type,
+            entity_id=None if entity_id is None else str(entity_id),
+            patient_id=patient_id,
+            rules=",".join(rules),
+            detail=detail or {},
+        )
+    )
+
+
+def record_refusal(err: Any) -> None:
+    """Roll back the refused request's work and store only the refusal (who, what, which rule)."""
+    try:
+        db.session.rollback()
+        if has_request_context() and request.path.startswith("/static/"):
+            return
+        action = f"{request.method} {request.path}" if has_request_context() else "cli"
+        record(
+            action,
+            outcome="refused",
+            rules=[v.rule for v in err.violations],
+            detail={
+                "status": err.status,
+                "code": err.code,
+                "message": err.message,
+                "fields": sorted(err.fields),
+            },
+            patient_id=g.get("audit_patient_id"),
+        )
+        db.session.commit()
+    except Exception:  # the refusal answer must still reach the user
+        log.exception("could not write the audit event of a refusal")
+        db.session.rollback()
+
+
+def _write_pending(session: Session) -> None:
+    pending: list[PendingEvent] = session.info.pop(PENDING, [])
+    if not pending:
+        return
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+    elif not session.info.get(LOCKED):
+        _sqlite_chain_lock.acquire()
+        session.info[LOCKED] = True
+    prev = (
+        session.execute(
+            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        or GENESIS
+    )
+    for item in pending:
+        fields = {
+            "at": item.at, "user_id": item.user_id, "username": item.username,
+            "roles": item.roles, "client_addr": item.client_addr, "action": item.action,
+            "entity_type": item.entity_type, "entity_id": item.entity_id,
+            "patient_id": item.patient_id, "outcome": item.outcome, "rules": item.rules,
+            "detail": canonical(item.detail),
+        }  # fmt: skip
+        digest = event_hash(prev, fields)
+        session.add(AuditEvent(prev_hash=prev, hash=digest, **fields))
+        prev = digest
+    session.flush()
+
+
+def _release(session: Session) -> None:
+    if session.info.pop(LOCKED, False):
+        _sqlite_chain_lock.release()
+
+
+def _forget(session: Session, previous_transaction: Any) -> None:
+    # Every rollback of the outermost transaction drops the queued events (even one that sent
+    # no SQL); a savepoint's rollback keeps what was recorded around it.
+    if previous_transaction.parent is None:
+        session.info.pop(PENDING, None)
+        _release(session)
+
+
+event.listen(Session, "before_commit", _write_pending)
+event.listen(Session, "after_commit", _release)
+event.listen(Session, "after_soft_rollback", _forget)
+
+
+def verify_chain() -> ChainReport:
+    """Check the whole chain in id order, streaming it so a long trail is never all in memory."""
+    rows = db.session.execute(
+        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)
+    ).scalars()
+    try:
+        return verify(rows, GENESIS)
+    finally:
+        rows.close()  # verify stops at the first bad event; release the server-side cursor

@@ -1,0 +1,1 @@
+"""The formulary: the products a clinic dispenses (seeded by a migration from ``catalog``)."""

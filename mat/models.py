@@ -1,0 +1,25 @@
+"""Every model module, imported once so the metadata (and Alembic) sees all tables."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from mat.audit.models import AuditEvent
+from mat.auth.models import ApiToken, User, UserRole
+from mat.extensions import login_manager
+from mat.formulary.models import Medication
+from mat.patients.models import Patient
+
+__all__ = ["ApiToken", "AuditEvent", "Medication", "Patient", "User", "UserRole"]
+
+
+def register(app: Flask) -> None:
+    from mat.extensions import db
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user is not None and user.active else None
+
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"

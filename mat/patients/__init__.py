@@ -1,0 +1,1 @@
+"""Patients: registration, levels of care, discharge."""

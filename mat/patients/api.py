@@ -1,0 +1,50 @@
+"""Patients JSON API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from mat.auth.access import ANY_ROLE, api_roles
+from mat.patients import service
+from mat.patients.schemas import (
+    PatientCreate,
+    PatientDetailOut,
+    PatientOut,
+    PatientSearch,
+    PatientUpdate,
+)
+
+blp = Blueprint("patients_api", __name__, url_prefix="/api/v1", description="Patients")
+
+
+@blp.route("/patients", methods=["POST"])
+@api_roles("nurse", "prescriber", "admin")
+@blp.arguments(PatientCreate)
+@blp.response(201, PatientOut)
+def create(data: dict[str, Any]) -> Any:
+    return service.register_patient(data)
+
+
+@blp.route("/patients", methods=["GET"])
+@api_roles("nurse", "prescriber", "admin")  # auditors read single records, not lists (Part 2)
+@blp.arguments(PatientSearch, location="query")
+@blp.response(200, PatientOut(many=True))
+def search(args: dict[str, str]) -> Any:
+    return service.search_patients(args["q"])
+
+
+@blp.route("/patients/<int:patient_id>", methods=["GET"])
+@api_roles(*ANY_ROLE)
+@blp.response(200, PatientDetailOut)
+def read(patient_id: int) -> Any:
+    return service.get_patient(patient_id)
+
+
+@blp.route("/patients/<int:patient_id>", methods=["PATCH"])
+@api_roles("prescriber", "admin")
+@blp.arguments(PatientUpdate)
+@blp.response(200, PatientOut)
+def update(changes: dict[str, Any], patient_id: int) -> Any:
+    return service.update_patient(patient_id, changes)

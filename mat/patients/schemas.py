@@ -1,0 +1,70 @@
+"""marshmallow schemas of the patients API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from mat.clock import clinic_today
+from mat.patients.models import LEVELS_OF_CARE, STATUSES
+from mat.patients.views_data import DETAIL_PARTS
+
+
+class PatientCreate(Schema):
+    mrn = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$", error="Use 1-32 letters, digits or '-'."
+        ),
+    )
+    given_name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    family_name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    date_of_birth = fields.Date(required=True)
+    admitted_on = fields.Date(required=True)
+    level_of_care = fields.String(required=True, validate=validate.OneOf(LEVELS_OF_CARE))
+
+    @validates_schema
+    def dates_in_order(self, data: dict[str, Any], **_: Any) -> None:
+        born, admitted = data.get("date_of_birth"), data.get("admitted_on")
+        if born and born > clinic_today():
+            raise ValidationError("The date of birth is in the future.", "date_of_birth")
+        if born and admitted and admitted < born:
+            raise ValidationError("Admission is before the date of birth.", "admitted_on")
+
+
+class PatientUpdate(Schema):
+    level_of_care = fields.String(validate=validate.OneOf(LEVELS_OF_CARE))
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+    @validates_schema
+    def not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Give level_of_care or status.", "_schema")
+
+
+class PatientSearch(Schema):
+    q = fields.String(load_default="", validate=validate.Length(max=80))
+
+
+class PatientOut(Schema):
+    id = fields.Integer()
+    mrn = fields.String()
+    given_name = fields.String()
+    family_name = fields.String()
+    date_of_birth = fields.Date()
+    admitted_on = fields.Date()
+    level_of_care = fields.String()
+    status = fields.String()
+
+
+class PatientDetailOut(PatientOut):
+    # Filled by the orders and dosing features (views_data.DETAIL_PARTS); null/empty until then.
+    active_order = fields.Method("_active_order", allow_none=True)
+    open_holds = fields.Method("_open_holds")
+
+    def _active_order(self, patient: object) -> Any:
+        return DETAIL_PARTS["active_order"](patient)
+
+    def _open_holds(self, patient: object) -> Any:
+        return DETAIL_PARTS["open_holds"](patient)

@@ -1,0 +1,70 @@
+"""Patient registration and changes; every read and write is audited (42 CFR Part 2, HIPAA)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import g
+from sqlalchemy import or_, select
+
+from mat.audit.service import record
+from mat.errors import Conflict, NotFound
+from mat.extensions import db
+from mat.patients.models import Patient
+
+SEARCH_LIMIT = 50
+
+
+def register_patient(data: dict[str, Any]) -> Patient:
+    if db.session.scalar(select(Patient.id).where(Patient.mrn == data["mrn"])) is not None:
+        raise Conflict(
+            f"A patient with MRN {data['mrn']} is already registered.", code="duplicate_mrn"
+        )
+    patient = Patient(**data)
+    db.session.add(patient)
+    db.session.flush()
+    record("patient.create", entity_type="patient", entity_id=patient.id, patient_id=patient.id)
+    return patient
+
+
+def get_patient(patient_id: int, *, audit_read: bool = True) -> Patient:
+    g.audit_patient_id = patient_id
+    patient = db.session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound(f"No patient with id {patient_id}.", code="patient_not_found")
+    if audit_read:
+        record("patient.read", entity_type="patient", entity_id=patient.id, patient_id=patient.id)
+    return patient
+
+
+def search_patients(q: str) -> list[Patient]:
+    stmt = select(Patient).order_by(Patient.family_name, Patient.given_name).limit(SEARCH_LIMIT)
+    q = q.strip()
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                Patient.mrn.ilike(like),
+                Patient.family_name.ilike(like),
+                Patient.given_name.ilike(like),
+            )
+        )
+    patients = list(db.session.scalars(stmt))
+    record("patient.search", detail={"q": q, "results": [p.id for p in patients]})
+    return patients
+
+
+def update_patient(patient_id: int, changes: dict[str, Any]) -> Patient:
+    patient = get_patient(patient_id, audit_read=False)
+    before = {k: getattr(patient, k) for k in changes}
+    for key, value in changes.items():
+        setattr(patient, key, value)
+    db.session.flush()
+    record(
+        "patient.update",
+        entity_type="patient",
+        entity_id=patient.id,
+        patient_id=patient.id,
+        detail={"before": before, "after": changes},
+    )
+    return patient

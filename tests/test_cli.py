@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+from sqlalchemy import select, text
+
+from mat.auth.models import User
+from mat.extensions import db
+from mat.patients.models import Patient
+from tests.support.checks import count
+
+
+def run(app, *args: str, input: str | None = None):
+    return app.test_cli_runner().invoke(args=list(args), input=input)
+
+
+def test_user_create_reads_the_password_from_stdin(app, client) -> None:
+    result = run(
+        app,
+        "user",
+        "create",
+        "nurse.ola",
+        "--full-name",
+        "Ola Nurse",
+        "--initials",
+        "ON",
+        "--role",
+        "nurse",
+        "--role",
+        "prescriber",
+        "--password-stdin",
+        input="a-very-long-password\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "created user nurse.ola (nurse, prescriber)" in result.output
+    user = db.session.scalars(select(User).where(User.username == "nurse.ola")).one()
+    assert user.role_names == {"nurse", "prescriber"}
+    token = client.post(
+        "/api/v1/tokens", json={"username": "nurse.ola", "password": "a-very-long-password"}
+    )
+    assert token.status_code == 201
+
+
+def test_user_create_refuses_duplicates_and_short_passwords(app, staff) -> None:
+    before = count(User)
+    dup = run(
+        app,
+        "user",
+        "create",
+        "nurse1",
+        "--full-name",
+        "X",
+        "--initials",
+        "XX",
+        "--role",
+        "nurse",
+        "--password-stdin",
+        input="a-very-long-password\n",
+    )
+    assert dup.exit_code != 0 and "taken" in dup.output
+    short = run(
+        app,
+        "user",
+        "create",
+        "new.one",
+        "--full-name",
+        "X",
+        "--initials",
+        "XX",
+        "--role",
+        "nurse",
+        "--password-stdin",
+        input="short\n",
+    )
+    assert short.exit_code != 0 and "12 characters" in short.output
+    bad_role = run(
+        app,
+        "user",
+        "create",
+        "new.two",
+        "--full-name",
+        "X",
+        "--initials",
+        "XX",
+        "--role",
+        "janitor",
+        "--password-stdin",
+        input="a-very-long-password\n",
+    )
+    assert bad_role.exit_code != 0
+    assert count(User) == before
+
+
+def test_demo_seed_creates_the_demo_clinic_once(app, client) -> None:
+    result = run(app, "demo", "seed")
+    assert result.exit_code == 0, result.output
+    assert "nurse.rivera" in result.output and "dr.okafor" in result.output
+    assert count(User) == 5 and count(Patient) == 30
+    token = client.post(
+        "/api/v1/tokens", json={"username": "nurse.rivera", "password": "nurse-demo-pass"}
+    )
+    assert token.status_code == 201
+    again = run(app, "demo", "seed")
+    assert again.exit_code != 0 and "already seeded" in again.output
+    assert count(Patient) == 30
+
+
+def test_audit_verify_says_ok_or_names_the_first_bad_event(app, staff, api, patient) -> None:
+    api("get", f"/api/v1/patients/{patient.id}", as_=staff["nurse"])
+    api("get", f"/api/v1/patients/{patient.id}", as_=staff["auditor"])
+    ok = run(app, "audit", "verify")
+    assert ok.exit_code == 0 and ok.output.strip() == "ok 2 events"
+    first = db.session.execute(text("SELECT min(id) FROM audit_events")).scalar_one()
+    _tamper(f"UPDATE audit_events SET username = 'someone-else' WHERE id = {first}")
+    bad = run(app, "audit", "verify")
+    assert bad.exit_code == 1 and f"bad event {first}" in bad.output
+
+
+def _tamper(statement: str) -> None:
+    """Edit the trail as an attacker with the database owner's rights would: triggers off."""
+    from tests.audit.tampering import tamper
+
+    tamper(statement)
