@@ -1,0 +1,154 @@
+"""marshmallow schemas of the orders API (the order body of api-contract.md)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from mat.orders.models import ORDER_KINDS
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CRITERIA = ("no_recent_misuse", "regular_attendance", "no_behavioral_problems", "no_diversion",
+            "stable_home", "safe_storage")  # fmt: skip
+SLOT = validate.Regexp(r"^[a-z][a-z0-9_]{0,11}$", error="Use a short lower-case slot name.")
+
+
+def _mg(**kwargs: Any) -> fields.Decimal:
+    # Amounts arrive as JSON numbers read as Decimal (mat.jsonio); NaN/Infinity are refused.
+    return fields.Decimal(
+        places=None,
+        allow_nan=False,
+        as_string=False,
+        validate=validate.Range(min=Decimal(0), max=Decimal(10000)),
+        **kwargs,
+    )
+
+
+class StepIn(Schema):
+    date = fields.Date(required=True)
+    dose_mg = _mg(required=True)
+
+
+class TitrationIn(Schema):
+    start_mg = _mg(required=True)
+    step_mg = _mg(
+        required=True,
+    )
+    every_days = fields.Integer(required=True, validate=validate.Range(min=1, max=90))
+    target_mg = _mg(required=True)
+
+    @validates_schema
+    def rises(self, data: dict[str, Any], **_: Any) -> None:
+        if data["step_mg"] <= 0:
+            raise ValidationError("A titration step must be above 0 mg.", "step_mg")
+        if data["target_mg"] < data["start_mg"]:
+            raise ValidationError("The target is below the start dose.", "target_mg")
+
+
+class TaperIn(Schema):
+    start_mg = _mg(required=True)
+    step_percent = fields.Decimal(
+        required=True,
+        allow_nan=False,
+        as_string=False,
+        validate=validate.Range(min=Decimal("0.1"), max=Decimal(100)),
+    )
+    every_days = fields.Integer(required=True, validate=validate.Range(min=1, max=90))
+    end_mg = _mg(required=True)
+
+    @validates_schema
+    def falls(self, data: dict[str, Any], **_: Any) -> None:
+        if data["end_mg"] >= data["start_mg"]:
+            raise ValidationError("A taper ends below its start dose.", "end_mg")
+
+
+class SplitIn(Schema):
+    slot = fields.String(required=True, validate=SLOT)
+    fraction = fields.Decimal(
+        required=True,
+        allow_nan=False,
+        as_string=False,
+        validate=validate.Range(min=Decimal(0), min_inclusive=False, max=Decimal(1)),
+    )
+
+
+class CriteriaIn(Schema):
+    no_recent_misuse = fields.Boolean(required=True)
+    regular_attendance = fields.Boolean(required=True)
+    no_behavioral_problems = fields.Boolean(required=True)
+    no_diversion = fields.Boolean(required=True)
+    stable_home = fields.Boolean(required=True)
+    safe_storage = fields.Boolean(required=True)
+
+    @validates_schema
+    def all_affirmed(self, data: dict[str, Any], **_: Any) -> None:
+        missing = [name for name in CRITERIA if data.get(name) is not True]
+        if missing:
+            raise ValidationError(
+                {name: ["Take-homes need this federal criterion affirmed."] for name in missing}
+            )
+
+
+class TakeHomeIn(Schema):
+    weekdays = fields.List(fields.String(validate=validate.OneOf(WEEKDAYS)), load_default=list)
+    dates = fields.List(fields.Date(), load_default=list)
+    criteria = fields.Nested(CriteriaIn, required=True)
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+    @validates_schema
+    def some_days(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("weekdays") and not data.get("dates"):
+            raise ValidationError("Name take-home weekdays, dates, or both.", "weekdays")
+
+
+class OrderIn(Schema):
+    medication = fields.String(required=True, validate=validate.Length(min=1, max=24))
+    kind = fields.String(required=True, validate=validate.OneOf(ORDER_KINDS))
+    start_date = fields.Date(required=True)
+    end_date = fields.Date(load_default=None)
+    dose_mg = _mg(load_default=None)
+    steps = fields.List(
+        fields.Nested(StepIn), load_default=None, validate=validate.Length(min=1, max=400)
+    )
+    titration = fields.Nested(TitrationIn, load_default=None)
+    taper = fields.Nested(TaperIn, load_default=None)
+    split = fields.List(
+        fields.Nested(SplitIn), load_default=None, validate=validate.Length(min=2, max=4)
+    )
+    take_home = fields.Nested(TakeHomeIn, load_default=None)
+    justification = fields.String(load_default=None, validate=validate.Length(max=4000))
+
+    @validates_schema
+    def one_way_to_say_the_dose(self, data: dict[str, Any], **_: Any) -> None:
+        given = [k for k in ("dose_mg", "steps", "titration", "taper") if data.get(k) is not None]
+        if len(given) != 1:
+            raise ValidationError(
+                "Give exactly one of dose_mg, steps, titration or taper.", "dose_mg"
+            )
+        if data.get("titration") is not None and data["kind"] != "titration":
+            raise ValidationError("Titration parameters belong to a titration order.", "kind")
+        if data.get("taper") is not None and data["kind"] != "taper":
+            raise ValidationError("Taper parameters belong to a taper order.", "kind")
+        end = data.get("end_date")
+        if end is not None and end < data["start_date"]:
+            raise ValidationError("The end date is before the start date.", "end_date")
+        steps = data.get("steps") or []
+        dates = [s["date"] for s in steps]
+        if dates and (dates != sorted(set(dates)) or dates[0] != data["start_date"]):
+            raise ValidationError(
+                "Steps must start on start_date and go forward one date at a time.", "steps"
+            )
+        split = data.get("split") or []
+        if len({s["slot"] for s in split}) != len(split):
+            raise ValidationError("Each split slot appears once.", "split")
+
+
+class DiscontinueIn(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+
+
+class ScheduleQuery(Schema):
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
