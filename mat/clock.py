@@ -1,4 +1,12 @@
-"""The clinic's clock: "today" is the clinic-local date (MAT_CLINIC_TZ), never the server's."""
+"""The clinic's clock: "today" is the clinic-local date (MAT_CLINIC_TZ), never the server's.
+
+Views read the clock once per request and pass ``now`` (aware, in the clinic's zone) to the
+services, which take ``today`` as ``now.date()``: rules never read a clock themselves.
+
+``MAT_CLOCK`` (a config key, never an environment variable) may hold a callable returning an
+aware datetime; tests and the demo seed use it to stand on a chosen clinic day. Production
+leaves it unset and the wall clock is used.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +23,11 @@ def clinic_zone() -> ZoneInfo:
 
 
 def clinic_now() -> datetime:
-    return utcnow().astimezone(clinic_zone())
+    clock = current_app.config.get("MAT_CLOCK")
+    now = clock() if clock is not None else utcnow()
+    if now.tzinfo is None:
+        raise ValueError("MAT_CLOCK must return an aware datetime")
+    return now.astimezone(clinic_zone())
 
 
 def clinic_today() -> date:

@@ -8,9 +8,20 @@ from mat.audit.models import AuditEvent
 from mat.auth.models import ApiToken, User, UserRole
 from mat.extensions import login_manager
 from mat.formulary.models import Medication
+from mat.orders.models import Order, OrderDiscontinuation, TakeHomeAuthorization
 from mat.patients.models import Patient
 
-__all__ = ["ApiToken", "AuditEvent", "Medication", "Patient", "User", "UserRole"]
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Medication",
+    "Order",
+    "OrderDiscontinuation",
+    "Patient",
+    "TakeHomeAuthorization",
+    "User",
+    "UserRole",
+]
 
 
 def register(app: Flask) -> None:

@@ -11,7 +11,8 @@ import itertools
 import os
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,24 @@ class RequestIsolatingClient(FlaskClient):
         return response
 
 
+# The clinic day every test starts on: a Monday, treatment day 15 of the ``patient`` fixture.
+TODAY = date(2026, 11, 16)
+
+
+class Clock:
+    """The clinic clock of a test (``MAT_CLOCK``): stands still until the test moves it."""
+
+    def __init__(self, zone: str = "UTC") -> None:
+        self.zone = ZoneInfo(zone)
+        self.now = datetime.combine(TODAY, time(9, 0), tzinfo=self.zone)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, day: date, at: time = time(9, 0)) -> None:
+        self.now = datetime.combine(day, at, tzinfo=self.zone)
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = create_app(
@@ -91,6 +110,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
             "TESTING": True,
             "SQLALCHEMY_DATABASE_URI": database_url,
             "RATELIMIT_STORAGE_URI": "memory://",
+            "MAT_CLOCK": Clock(),
         }
     )
     app.test_client_class = RequestIsolatingClient
@@ -98,6 +118,11 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
         yield app
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def clock(app: Flask) -> Clock:
+    return app.config["MAT_CLOCK"]
 
 
 @pytest.fixture

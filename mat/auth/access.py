@@ -19,6 +19,7 @@ from mat.auth.models import ROLES, User
 from mat.auth.service import user_for_token
 from mat.database import utcnow
 from mat.errors import Forbidden, Unauthorized
+from mat.violations import Violation
 
 F = TypeVar("F", bound=Callable[..., Any])
 ANY_ROLE = ROLES
@@ -32,18 +33,26 @@ def public(view: F) -> F:
     return view
 
 
-def _check_roles(user: User, roles: tuple[str, ...]) -> None:
-    if not user.has_role(*roles):
-        raise Forbidden(f"This needs the role {' or '.join(roles)}.", code="forbidden")
+def _check_roles(user: User, roles: tuple[str, ...], rule: str | None) -> None:
+    """Refuse a user without one of ``roles``; ``rule`` names the rule-book id the role check
+    enforces (``prescriber_required``, ``dispenser_required``) so the refusal carries it."""
+    if user.has_role(*roles):
+        return
+    message = f"This needs the role {' or '.join(roles)}."
+    violations = []
+    if rule is not None:
+        severity = current_app.extensions["mat_profile"].severity(rule)
+        violations.append(Violation(rule, severity, message))
+    raise Forbidden(message, code="forbidden", violations=violations)
 
 
-def roles_required(*roles: str) -> Callable[[F], F]:
+def roles_required(*roles: str, rule: str | None = None) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
                 return redirect(url_for("auth.login", next=request.full_path))
-            _check_roles(current_user, roles)
+            _check_roles(current_user, roles, rule)
             return view(*args, **kwargs)
 
         wrapper.mat_roles = roles  # type: ignore[attr-defined]
@@ -67,13 +76,13 @@ def bearer_user() -> User:
     return user
 
 
-def api_roles(*roles: str) -> Callable[[F], F]:
+def api_roles(*roles: str, rule: str | None = None) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             user = bearer_user()
             g.actor = user
-            _check_roles(user, roles)
+            _check_roles(user, roles, rule)
             return view(*args, **kwargs)
 
         wrapper.mat_roles = roles  # type: ignore[attr-defined]

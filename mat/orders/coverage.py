@@ -24,6 +24,11 @@ class Coverage:
     end: date | None
     discontinued_on: date | None  # no dose from this date on
 
+    @property
+    def signing_order(self) -> tuple[datetime, int]:
+        """Which of two orders was signed later; ids break a tie of the same instant."""
+        return self.signed_at, self.order_id
+
     def holds(self, day: date) -> bool:
         if day < self.start or (self.end is not None and day > self.end):
             return False
@@ -34,7 +39,7 @@ def governing(orders: Sequence[Coverage], day: date) -> Coverage | None:
     """The order that plans ``day``: the newest signed among those whose coverage holds it."""
     best: Coverage | None = None
     for order in orders:
-        if order.holds(day) and (best is None or order.signed_at > best.signed_at):
+        if order.holds(day) and (best is None or order.signing_order > best.signing_order):
             best = order
     return best
 
@@ -45,7 +50,7 @@ def status(order: Coverage, orders: Sequence[Coverage], today: date) -> Status:
     if order.discontinued_on is not None:
         return "discontinued"
     for newer in orders:
-        if newer.signed_at <= order.signed_at or newer.discontinued_on is not None:
+        if newer.signing_order <= order.signing_order or newer.discontinued_on is not None:
             continue
         if newer.start <= max(today, order.start):
             return "superseded"

@@ -17,6 +17,8 @@ from mat.auth.models import User
 from mat.database import utcnow
 from mat.extensions import db
 from mat.formulary.models import Medication
+from mat.orders.coverage import Coverage
+from mat.orders.stored import StoredSchedule
 
 ORDER_KINDS = ("induction", "titration", "maintenance", "taper")
 
@@ -57,6 +59,18 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     discontinuation: Mapped[OrderDiscontinuation | None] = relationship(
         back_populates="order", lazy="selectin", uselist=False
     )
+
+    @property
+    def stored(self) -> StoredSchedule:
+        cached = self.__dict__.get("_stored")
+        if cached is None:  # parsed once per loaded row; the row never changes (append-only)
+            cached = self.__dict__["_stored"] = StoredSchedule.from_json(self.schedule)
+        return cached
+
+    @property
+    def coverage(self) -> Coverage:
+        stopped = self.discontinuation.effective_on if self.discontinuation else None
+        return Coverage(self.id, self.signed_at, self.start_date, self.end_date, stopped)
 
 
 class TakeHomeAuthorization(db.Model):  # type: ignore[name-defined,misc]

@@ -149,6 +149,98 @@ class DiscontinueIn(Schema):
     reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
 
 
+# ---- answers ------------------------------------------------------------------------------
+
+
+def _amount_out(**kwargs: Any) -> fields.Decimal:
+    return fields.Decimal(as_string=False, **kwargs)
+
+
+class ViolationOut(Schema):
+    rule = fields.String()
+    severity = fields.String()
+    message = fields.String()
+
+
+class PlannedDoseOut(Schema):
+    date = fields.Date()
+    slot = fields.String()
+    dose_mg = _amount_out()
+    volume_ml = _amount_out(allow_none=True)
+    mode = fields.String()
+    order_id = fields.Integer(allow_none=True)
+
+
+class PreviewOut(Schema):
+    schedule = fields.List(fields.Nested(PlannedDoseOut))
+    violations = fields.List(fields.Nested(ViolationOut))
+
+
+class SignerOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    full_name = fields.String()
+    initials = fields.String()
+
+
+class StepOut(Schema):
+    date = fields.Date(attribute="start")
+    dose_mg = _amount_out()
+
+
+class SplitOut(Schema):
+    slot = fields.String()
+    fraction = _amount_out()
+
+
+class TakeHomeOut(Schema):
+    weekdays = fields.List(fields.String())
+    dates = fields.List(fields.Date())
+    criteria = fields.Dict(keys=fields.String(), values=fields.Boolean())
+    note = fields.String()
+    affirmed_by = fields.Nested(SignerOut)
+    affirmed_at = fields.AwareDateTime()
+
+
+class DiscontinuationOut(Schema):
+    effective_on = fields.Date()
+    reason = fields.String()
+    by = fields.Nested(SignerOut)
+    at = fields.AwareDateTime()
+
+
+class ProfileOut(Schema):
+    id = fields.String()
+    version = fields.String()
+
+
+class OrderOut(Schema):
+    """An order as every answer shows it; the service hands a dict built by ``order_view``."""
+
+    id = fields.Integer()
+    patient_id = fields.Integer()
+    medication = fields.String()
+    kind = fields.String()
+    status = fields.String()
+    start_date = fields.Date()
+    end_date = fields.Date(allow_none=True)
+    first_dose_mg = _amount_out()
+    steps = fields.List(fields.Nested(StepOut))
+    split = fields.List(fields.Nested(SplitOut))
+    take_home = fields.Nested(TakeHomeOut, allow_none=True)
+    justification = fields.String(allow_none=True)
+    warnings = fields.List(fields.Nested(ViolationOut))
+    profile = fields.Nested(ProfileOut)
+    signed_by = fields.Nested(SignerOut)
+    signed_at = fields.AwareDateTime()
+    discontinued = fields.Nested(DiscontinuationOut, allow_none=True)
+
+
+class SignedOrderOut(OrderOut):
+    schedule = fields.List(fields.Nested(PlannedDoseOut))
+
+
 class ScheduleQuery(Schema):
+    # Default: four weeks from today (the view fills them in from the clinic clock).
     from_ = fields.Date(data_key="from", load_default=None)
     to = fields.Date(load_default=None)

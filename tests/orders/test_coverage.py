@@ -57,3 +57,10 @@ def test_a_discontinued_newer_order_does_not_supersede() -> None:
     new = cov(2, T2, date(2026, 11, 8), stopped=date(2026, 11, 5))
     assert status(old, [old, new], date(2026, 11, 9)) == "active"
     assert governing([old, new], date(2026, 11, 9)).order_id == 1
+
+
+def test_two_orders_signed_at_the_same_instant_are_ordered_by_id() -> None:
+    first = cov(1, T1, date(2026, 11, 1))
+    second = cov(2, T1, date(2026, 11, 3))
+    assert governing([second, first], date(2026, 11, 4)).order_id == 2
+    assert status(first, [first, second], date(2026, 11, 4)) == "superseded"

@@ -1,0 +1,86 @@
+"""Orders JSON API: preview, sign, list, discontinue, and the planned schedule."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import current_app, g
+from flask_smorest import Blueprint
+
+from mat.auth.access import ANY_ROLE, api_roles
+from mat.clock import clinic_now
+from mat.orders import service
+from mat.orders.answers import order_answer, planned_answer
+from mat.orders.schemas import (
+    DiscontinueIn,
+    OrderIn,
+    OrderOut,
+    PlannedDoseOut,
+    PreviewOut,
+    ScheduleQuery,
+    SignedOrderOut,
+)
+from mat.profiles import Profile
+
+blp = Blueprint("orders_api", __name__, url_prefix="/api/v1", description="Prescriber orders")
+
+# The schedule call without dates answers four weeks from today.
+DEFAULT_SCHEDULE_DAYS = 28
+
+
+def _profile() -> Profile:
+    return current_app.extensions["mat_profile"]
+
+
+@blp.route("/patients/<int:patient_id>/orders/preview", methods=["POST"])
+@api_roles("prescriber", rule="prescriber_required")
+@blp.arguments(OrderIn)
+@blp.response(200, PreviewOut)
+def preview(data: dict[str, Any], patient_id: int) -> Any:
+    found = service.preview_order(patient_id, data, clinic_now(), _profile())
+    return {
+        "schedule": [planned_answer(p, None) for p in found.schedule],
+        "violations": [v.as_dict() for v in found.violations],
+    }
+
+
+@blp.route("/patients/<int:patient_id>/orders", methods=["POST"])
+@api_roles("prescriber", rule="prescriber_required")
+@blp.arguments(OrderIn)
+@blp.response(201, SignedOrderOut)
+def sign(data: dict[str, Any], patient_id: int) -> Any:
+    order = service.sign_order(patient_id, data, g.actor, clinic_now(), _profile())
+    answer = order_answer(order, "active")
+    stored = order.stored
+    product = order.medication.as_product()
+    answer["schedule"] = [
+        planned_answer(p, order.id) for p in stored.planned(product, *stored.whole_curve())
+    ]
+    return answer
+
+
+@blp.route("/patients/<int:patient_id>/orders", methods=["GET"])
+@api_roles(*ANY_ROLE)
+@blp.response(200, OrderOut(many=True))
+def list_orders(patient_id: int) -> Any:
+    return service.orders_with_status(patient_id, clinic_now().date())
+
+
+@blp.route("/orders/<int:order_id>/discontinue", methods=["POST"])
+@api_roles("prescriber", rule="prescriber_required")
+@blp.arguments(DiscontinueIn)
+@blp.response(200, OrderOut)
+def discontinue(data: dict[str, Any], order_id: int) -> Any:
+    order = service.discontinue_order(order_id, data["reason"], g.actor, clinic_now())
+    return order_answer(order, "discontinued")
+
+
+@blp.route("/patients/<int:patient_id>/schedule", methods=["GET"])
+@api_roles(*ANY_ROLE)
+@blp.arguments(ScheduleQuery, location="query")
+@blp.response(200, PlannedDoseOut(many=True))
+def schedule(args: dict[str, Any], patient_id: int) -> Any:
+    start = args["from_"] or clinic_now().date()
+    stop = args["to"] or start + timedelta(days=DEFAULT_SCHEDULE_DAYS - 1)
+    return [planned_answer(p, o.id) for p, o in service.planned_schedule(patient_id, start, stop)]
