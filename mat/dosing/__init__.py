@@ -1,0 +1,1 @@
+"""The dosing window: the pure rules a dose and a take-home hand-out are judged by."""
