@@ -12,9 +12,9 @@ import os
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 

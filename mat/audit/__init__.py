@@ -1,5 +1,5 @@
-"""The audit trail: an append-only, hash-chained record of who did, read or was refused what."""
+"""The audit trail: an append-only, hash-chained record of who did, read or was refused what.
 
-from flask import Blueprint
-
-bp = Blueprint("audit", __name__)
+Blueprints: ``mat.audit.api.blp`` (JSON, ``/api/v1/audit``) and ``mat.audit.views.bp`` (the
+auditor's screen, ``/audit``).
+"""

@@ -177,3 +177,19 @@ def verify_chain() -> ChainReport:
         return verify(rows, GENESIS)
     finally:
         rows.close()  # verify stops at the first bad event; release the server-side cursor
+
+
+def verify_chain_on_record() -> ChainReport:
+    """Verify the chain, then record that it was verified and what was found.
+
+    The event is only queued here and chained at commit, after the walk: it is never part of the
+    trail it reports on, so ``events`` counts what existed when the auditor asked.
+    """
+    report = verify_chain()
+    record(
+        "audit.verify",
+        entity_type="audit_trail",
+        outcome="done",
+        detail={"ok": report.ok, "events": report.events, "first_bad": report.first_bad},
+    )
+    return report

@@ -1,0 +1,56 @@
+"""Audit trail JSON API (auditors): the events, filtered and exported, and the chain's check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from mat.audit import queries
+from mat.audit.export import begin_export, csv_download
+from mat.audit.schemas import AuditEventsOut, AuditExportQuery, ChainReportOut
+from mat.audit.service import verify_chain_on_record
+from mat.auth.access import api_roles
+from mat.clock import clinic_zone
+
+blp = Blueprint("audit_api", __name__, url_prefix="/api/v1", description="Audit trail")
+
+CSV_HEADERS = {
+    "Content-Disposition": {
+        "description": "attachment; filename=audit-FROM-TO.csv",
+        "schema": {"type": "string"},
+    }
+}
+
+
+@blp.route("/audit", methods=["GET"])
+@api_roles("auditor")
+@blp.arguments(AuditExportQuery, location="query")
+@blp.response(200, AuditEventsOut)
+@blp.alt_response(
+    200,
+    schema={"type": "string"},
+    content_type="text/csv",
+    description="`{events}` as JSON, or with format=csv the same events as a streamed CSV file",
+    headers=CSV_HEADERS,
+    success=True,
+)
+def events(args: dict[str, Any]) -> Any:
+    """Audit events of clinic-local days `from`..`to` (default: the last 7 days), in id order.
+
+    `format=csv` streams the same events as a CSV download. Every call is itself recorded as an
+    `audit.export` event (after the events it answers).
+    """
+    filters, zone = args["filters"], clinic_zone()
+    if args["format"] == "csv":
+        return csv_download(filters, zone)
+    through_id = begin_export(filters, "json")
+    return {"events": queries.list_events(filters, zone, through_id=through_id)}
+
+
+@blp.route("/audit/verify", methods=["GET"])
+@api_roles("auditor")
+@blp.response(200, ChainReportOut)
+def verify() -> Any:
+    """Check the whole hash chain; `first_bad` names the first event that does not match."""
+    return verify_chain_on_record()

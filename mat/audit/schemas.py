@@ -1,0 +1,150 @@
+"""marshmallow schemas of the audit trail: the auditor's filters (API and screen alike) and the
+events as the API answers them. They also feed the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
+
+from mat.audit.queries import OUTCOMES, AuditFilters, local_iso, resolve_days
+from mat.clock import clinic_today, clinic_zone
+
+# Converting a day to UTC overflows at the ends of Python's calendar (year 1, year 9999).
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+EXPORT_FORMATS = ("json", "csv")
+# Ids are 32-bit integer columns on PostgreSQL: a larger number must be a 422, never reach SQL.
+MAX_ID = 2**31 - 1
+
+
+def _id(minimum: int = 1) -> fields.Integer:
+    return fields.Integer(validate=validate.Range(min=minimum, max=MAX_ID))
+
+
+def _day(description: str, **kwargs: Any) -> fields.Date:
+    return fields.Date(
+        validate=validate.Range(
+            min=EARLIEST_DAY,
+            max=LATEST_DAY,
+            error=f"Use a date between {EARLIEST_DAY} and {LATEST_DAY}.",
+        ),
+        error_messages={"invalid": "Use a date as YYYY-MM-DD."},
+        metadata={"description": description},
+        **kwargs,
+    )
+
+
+class AuditFilterQuery(Schema):
+    """Loads into ``{"filters": AuditFilters, ...}`` with the default days filled in."""
+
+    from_ = _day(
+        "First clinic-local day, inclusive. Default: six days before `to`.", data_key="from"
+    )
+    to = _day("Last clinic-local day, inclusive. Default: today (clinic-local).")
+    user = fields.String(
+        validate=[
+            validate.Length(min=1, max=80),
+            # PostgreSQL refuses NUL in text; no username holds a control character anyway.
+            validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Use a username."),
+        ],
+        metadata={"description": "Username"},
+    )
+    patient_id = _id()
+    outcome = fields.String(validate=validate.OneOf(OUTCOMES))
+
+    @pre_load
+    def drop_empty(self, data: Any, **_: Any) -> dict[str, Any]:
+        # A filter form sends every field, the unused ones empty: empty means "not given".
+        return {key: data[key] for key in data if data[key] != ""}
+
+    @post_load
+    def resolve(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        first, last = resolve_days(data.pop("from_", None), data.pop("to", None), clinic_today())
+        if first > last:
+            raise ValidationError(f"from ({first}) is after to ({last}).", "from")
+        filters = AuditFilters(
+            first,
+            last,
+            user=data.pop("user", None),
+            patient_id=data.pop("patient_id", None),
+            outcome=data.pop("outcome", None),
+        )
+        return {"filters": filters, **data}
+
+
+class AuditExportQuery(AuditFilterQuery):
+    format = fields.String(load_default="json", validate=validate.OneOf(EXPORT_FORMATS))
+
+
+class AuditPageQuery(AuditFilterQuery):
+    # Cursors of the audit screen: show the events just older than / newer than this id.
+    before = _id()
+    after = _id(minimum=0)
+
+    @validates_schema
+    def one_cursor(self, data: dict[str, Any], **_: Any) -> None:
+        if "before" in data and "after" in data:
+            raise ValidationError("Give before or after, not both.", "before")
+
+
+class ClinicDateTime(fields.DateTime):
+    """A stored UTC instant written as clinic-local time with its offset."""
+
+    def _serialize(self, value: datetime | None, attr: str | None, obj: Any, **kw: Any) -> Any:
+        return None if value is None else local_iso(value, clinic_zone())
+
+
+class CommaSeparated(fields.List):
+    """A comma-separated column (roles, rule ids) as a list."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(fields.String(), **kwargs)
+
+    def _serialize(self, value: str | None, attr: str | None, obj: Any, **kw: Any) -> Any:
+        return [part for part in (value or "").split(",") if part]
+
+
+class JSONText(fields.Dict):
+    """A column holding a JSON object, answered as that object."""
+
+    def _serialize(self, value: str | None, attr: str | None, obj: Any, **kw: Any) -> Any:
+        return json.loads(value or "{}")
+
+
+class AuditEventOut(Schema):
+    id = fields.Integer()
+    at = ClinicDateTime()
+    user_id = fields.Integer(allow_none=True)
+    username = fields.String(allow_none=True)
+    roles = CommaSeparated()
+    client_addr = fields.String(allow_none=True)
+    action = fields.String()
+    entity_type = fields.String(allow_none=True)
+    entity_id = fields.String(allow_none=True)
+    patient_id = fields.Integer(allow_none=True)
+    outcome = fields.String(metadata={"enum": list(OUTCOMES)})
+    rules = CommaSeparated()
+    detail = JSONText()
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+class AuditEventsOut(Schema):
+    events = fields.List(fields.Nested(AuditEventOut))
+
+
+class ChainReportOut(Schema):
+    ok = fields.Boolean()
+    events = fields.Integer(metadata={"description": "Events checked"})
+    first_bad = fields.Integer(allow_none=True)
+    reason = fields.String(allow_none=True)
