@@ -6,14 +6,31 @@ from flask import Flask
 
 from mat.audit.models import AuditEvent
 from mat.auth.models import ApiToken, User, UserRole
+from mat.dosing.models import (
+    ClinicClosure,
+    Dose,
+    DoseCorrection,
+    DrugScreen,
+    Hold,
+    HoldRelease,
+    WithheldDose,
+)
 from mat.extensions import login_manager
 from mat.formulary.models import Medication
+from mat.idempotency import IdempotentRequest
 from mat.orders.models import Order, OrderDiscontinuation, TakeHomeAuthorization
 from mat.patients.models import Patient
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "ClinicClosure",
+    "Dose",
+    "DoseCorrection",
+    "DrugScreen",
+    "Hold",
+    "HoldRelease",
+    "IdempotentRequest",
     "Medication",
     "Order",
     "OrderDiscontinuation",
@@ -21,6 +38,7 @@ __all__ = [
     "TakeHomeAuthorization",
     "User",
     "UserRole",
+    "WithheldDose",
 ]
 
 

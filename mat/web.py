@@ -2,26 +2,65 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from typing import Any
 
+from flask import Flask, request
+from werkzeug.routing import IntegerConverter, Map
+
+from mat.errors import BadRequest
 from mat.extensions import api, csrf
 from mat.patients.views_data import DETAIL_PARTS
 
+# Record ids are 32-bit integers on both engines; a larger number in a URL names no record.
+LARGEST_ID = 2**31 - 1
+
+
+class RecordId(IntegerConverter):
+    """``<int:...>`` in every route: 1 to ``LARGEST_ID``, else a plain 404 (PostgreSQL would
+    otherwise fail the query with "integer out of range", a 500)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", LARGEST_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def refuse_nul_characters() -> None:
+    """before_request: a NUL character is never valid clinical text, and PostgreSQL refuses
+    it in a query (a 500). JSON bodies are checked as they are read (``mat.jsonio``)."""
+    for key, value in [*request.args.items(multi=True), *request.form.items(multi=True)]:
+        if "\x00" in key or "\x00" in value:
+            raise BadRequest("The request contains a NUL character.", code="nul_character")
+
 
 def register(app: Flask) -> None:
+    app.url_map.converters["int"] = RecordId  # before any route is added
+    app.before_request(refuse_nul_characters)
     from mat.audit.api import blp as audit_api
     from mat.audit.views import bp as audit_pages
     from mat.auth.api import blp as auth_api
     from mat.auth.views import bp as auth_pages
+    from mat.dosing.api import blp as dosing_api
+    from mat.dosing.api_safety import blp as dosing_safety_api
+    from mat.dosing.situation import open_holds_answer
     from mat.formulary.api import blp as formulary_api
     from mat.orders.api import blp as orders_api
     from mat.orders.service import active_order_answer
     from mat.patients.api import blp as patients_api
 
-    for blueprint in (auth_api, formulary_api, patients_api, orders_api, audit_api):
+    for blueprint in (
+        auth_api,
+        formulary_api,
+        patients_api,
+        orders_api,
+        dosing_api,
+        dosing_safety_api,
+        audit_api,
+    ):
         # The API authenticates with bearer tokens, never cookies, so CSRF tokens do not apply.
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(auth_pages)
     app.register_blueprint(audit_pages)
     DETAIL_PARTS["active_order"] = active_order_answer
+    DETAIL_PARTS["open_holds"] = open_holds_answer

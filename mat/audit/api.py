@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from mat.audit import queries
 from mat.audit.export import begin_export, csv_download
 from mat.audit.schemas import AuditEventsOut, AuditExportQuery, ChainReportOut
 from mat.audit.service import verify_chain_on_record
 from mat.auth.access import api_roles
 from mat.clock import clinic_zone
+from mat.jsonio import ApiBlueprint
 
-blp = Blueprint("audit_api", __name__, url_prefix="/api/v1", description="Audit trail")
+blp = ApiBlueprint("audit_api", __name__, url_prefix="/api/v1", description="Audit trail")
 
 CSV_HEADERS = {
     "Content-Disposition": {

@@ -21,7 +21,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime]
+    at: Mapped[datetime] = mapped_column(index=True)  # date-range reads by auditors
     user_id: Mapped[int | None] = mapped_column(index=True)
     username: Mapped[str | None] = mapped_column(String(80))
     roles: Mapped[str] = mapped_column(String(80), default="")

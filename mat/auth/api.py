@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
-from flask_smorest import Blueprint
 
 from mat.audit.service import record
 from mat.auth import service
@@ -17,8 +16,9 @@ from mat.auth.access import ANY_ROLE, api_roles, public
 from mat.auth.schemas import TokenOut, TokenRequest, UserCreate, UserOut
 from mat.database import utcnow
 from mat.extensions import limiter
+from mat.jsonio import ApiBlueprint
 
-blp = Blueprint("auth_api", __name__, url_prefix="/api/v1", description="Sign-in and users")
+blp = ApiBlueprint("auth_api", __name__, url_prefix="/api/v1", description="Sign-in and users")
 
 # Failed sign-ins per client address; successful ones are not counted.
 LOGIN_FAILURE_LIMIT = "10 per minute"

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from mat.auth.access import ANY_ROLE, api_roles
 from mat.extensions import db
 from mat.formulary.models import Medication
+from mat.jsonio import ApiBlueprint
 
-blp = Blueprint("formulary_api", __name__, url_prefix="/api/v1", description="Formulary")
+blp = ApiBlueprint("formulary_api", __name__, url_prefix="/api/v1", description="Formulary")
 
 
 class MedicationOut(Schema):

@@ -6,10 +6,10 @@ from datetime import timedelta
 from typing import Any
 
 from flask import current_app, g
-from flask_smorest import Blueprint
 
 from mat.auth.access import ANY_ROLE, api_roles
 from mat.clock import clinic_now
+from mat.jsonio import ApiBlueprint
 from mat.orders import service
 from mat.orders.answers import order_answer, planned_answer
 from mat.orders.schemas import (
@@ -23,7 +23,7 @@ from mat.orders.schemas import (
 )
 from mat.profiles import Profile
 
-blp = Blueprint("orders_api", __name__, url_prefix="/api/v1", description="Prescriber orders")
+blp = ApiBlueprint("orders_api", __name__, url_prefix="/api/v1", description="Prescriber orders")
 
 # The schedule call without dates answers four weeks from today.
 DEFAULT_SCHEDULE_DAYS = 28

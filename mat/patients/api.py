@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from mat.auth.access import ANY_ROLE, api_roles
+from mat.jsonio import ApiBlueprint
 from mat.patients import service
 from mat.patients.schemas import (
     PatientCreate,
@@ -16,7 +15,7 @@ from mat.patients.schemas import (
     PatientUpdate,
 )
 
-blp = Blueprint("patients_api", __name__, url_prefix="/api/v1", description="Patients")
+blp = ApiBlueprint("patients_api", __name__, url_prefix="/api/v1", description="Patients")
 
 
 @blp.route("/patients", methods=["POST"])

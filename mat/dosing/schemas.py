@@ -1,0 +1,190 @@
+"""marshmallow schemas of the dosing-window API (they also feed the OpenAPI document)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from mat.orders.schemas import SLOT, SignerOut, ViolationOut
+
+# Substances of a urine drug screen panel. Fixed names, so that a typo ("fentanly") is refused
+# instead of silently never counting; "opiates" is heroin/morphine.
+SCREEN_SUBSTANCES = (
+    "methadone",
+    "buprenorphine",
+    "fentanyl",
+    "opiates",
+    "oxycodone",
+    "benzodiazepines",
+    "cocaine",
+    "amphetamines",
+    "alcohol",
+)
+REASON = validate.Length(min=3, max=2000)
+
+
+class DoseIn(Schema):
+    amount_mg = fields.Decimal(
+        required=True,
+        places=None,
+        allow_nan=False,
+        as_string=False,
+        validate=validate.Range(min=Decimal(0), min_inclusive=False, max=Decimal(10000)),
+    )
+    slot = fields.String(load_default=None, validate=SLOT)
+    date = fields.Date(load_default=None)
+    late_entry_reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+
+
+class WithheldIn(Schema):
+    reason = fields.String(required=True, validate=REASON)
+    date = fields.Date(load_default=None)
+
+
+class TakeHomeRequestIn(Schema):
+    dates = fields.List(fields.Date(), required=True, validate=validate.Length(min=1, max=28))
+
+
+class WitnessIn(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
+
+
+class CorrectionIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(("void", "spill")))
+    reason = fields.String(required=True, validate=REASON)
+    witness = fields.Nested(WitnessIn, required=True)
+
+
+class ReasonIn(Schema):
+    reason = fields.String(required=True, validate=REASON)
+
+
+class ScreenIn(Schema):
+    collected_on = fields.Date(required=True)
+    results = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(SCREEN_SUBSTANCES)),
+        values=fields.String(validate=validate.OneOf(("positive", "negative"))),
+        required=True,
+    )
+
+    @validates_schema
+    def some_results(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("results"):
+            raise ValidationError("Give at least one substance's result.", "results")
+
+
+class ClosureIn(Schema):
+    date = fields.Date(required=True)
+    reason = fields.String(required=True, validate=REASON)
+
+
+class PlanQuery(Schema):
+    date = fields.Date(load_default=None)  # default: today at the clinic
+
+
+class RangeQuery(Schema):
+    from_ = fields.Date(data_key="from", load_default=None)
+    to = fields.Date(load_default=None)
+
+
+# ---- answers ------------------------------------------------------------------------------
+
+
+def _amount(**kwargs: Any) -> fields.Decimal:
+    return fields.Decimal(as_string=False, **kwargs)
+
+
+class DosePlanOut(Schema):
+    date = fields.Date()
+    status = fields.String()
+    dose_mg = _amount(allow_none=True)
+    volume_ml = _amount(allow_none=True)
+    slot = fields.String(allow_none=True)
+    mode = fields.String(allow_none=True)
+    medication = fields.String(allow_none=True)
+    violations = fields.List(fields.Nested(ViolationOut))
+    warnings = fields.List(fields.Nested(ViolationOut))
+    missed_days = fields.Integer()
+    take_home_ceiling_days = fields.Integer(allow_none=True)
+
+
+class CorrectionOut(Schema):
+    id = fields.Integer()
+    dose_id = fields.Integer()
+    kind = fields.String()
+    reason = fields.String()
+    by = fields.Nested(SignerOut)
+    witness = fields.Nested(SignerOut)
+    at = fields.AwareDateTime()
+
+
+class DoseOut(Schema):
+    id = fields.Integer()
+    patient_id = fields.Integer()
+    order_id = fields.Integer()
+    date = fields.Date(attribute="service_date")
+    slot = fields.String()
+    attempt = fields.Integer()
+    mode = fields.String()
+    medication = fields.Function(lambda dose: dose.medication.code)
+    amount_mg = _amount()
+    volume_ml = _amount(allow_none=True)
+    dispensed_at = fields.AwareDateTime()
+    dispenser = fields.Nested(SignerOut)
+    late_entry = fields.Boolean()
+    late_entry_reason = fields.String(allow_none=True)
+    closure_dose = fields.Boolean()
+    warnings = fields.List(fields.Nested(ViolationOut), attribute="warning_list")
+    profile = fields.Function(lambda d: {"id": d.profile_id, "version": d.profile_version})
+    status = fields.Function(
+        lambda dose: "given" if dose.correction is None else f"{dose.correction.kind}ed"
+    )
+    correction = fields.Nested(CorrectionOut, allow_none=True)
+
+
+class TakeHomesOut(Schema):
+    doses = fields.List(fields.Nested(DoseOut))
+
+
+class WithheldOut(Schema):
+    id = fields.Integer()
+    patient_id = fields.Integer()
+    date = fields.Date(attribute="service_date")
+    reason = fields.String()
+    by = fields.Nested(SignerOut)
+    at = fields.AwareDateTime()
+
+
+class HoldReleaseOut(Schema):
+    reason = fields.String()
+    by = fields.Nested(SignerOut)
+    at = fields.AwareDateTime()
+
+
+class HoldOut(Schema):
+    id = fields.Integer()
+    patient_id = fields.Integer()
+    reason = fields.String()
+    set_by = fields.Nested(SignerOut)
+    set_at = fields.AwareDateTime()
+    open = fields.Boolean(attribute="is_open")
+    release = fields.Nested(HoldReleaseOut, allow_none=True)
+
+
+class ScreenOut(Schema):
+    id = fields.Integer()
+    patient_id = fields.Integer()
+    collected_on = fields.Date()
+    results = fields.Dict(attribute="result_map")
+    recorded_by = fields.Nested(SignerOut)
+    recorded_at = fields.AwareDateTime()
+
+
+class ClosureOut(Schema):
+    id = fields.Integer()
+    date = fields.Date()
+    reason = fields.String()
+    at = fields.AwareDateTime()

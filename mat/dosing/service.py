@@ -1,0 +1,362 @@
+"""The dosing window: what is due, recording an observed dose, handing out take-homes.
+
+Every write here first takes the patient lock (``lock_patient``), then reads what the rules
+need, judges, and inserts, all in the request's one transaction: no rule can be raced by a
+second window. The database's unique constraint on (patient, date, slot, attempt) stays the
+last word on double doses.
+
+Services flush and never commit. ``now`` is the clinic-local time the view read once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from mat.audit.service import record
+from mat.auth.models import User
+from mat.dosing.models import Dose
+from mat.dosing.rules import (
+    amount_violations,
+    dose_violations,
+    late_entry_violations,
+    missed_run,
+    next_due,
+    take_home_ceiling_days,
+    take_home_violations,
+)
+from mat.dosing.situation import (
+    closures_between,
+    doses_between,
+    lock_patient,
+    screens_of,
+    signed_on,
+    situation_for,
+)
+from mat.errors import Conflict, InvalidInput, RuleViolation
+from mat.extensions import db
+from mat.orders.models import Order
+from mat.orders.schedule import PlannedDose
+from mat.orders.service import governing_order, patient_orders, schedule_between
+from mat.patients.models import Patient
+from mat.patients.service import get_patient
+from mat.profiles import Profile
+from mat.violations import Violation, blocking, warnings
+
+# A dose may be back-entered (downtime) up to this many days after its date; older gaps are a
+# records problem for the program director, not a form to fill in at the window.
+LATE_ENTRY_DAYS = 7
+# Take-homes are handed out for dates from today up to the longest federal ceiling ahead.
+TAKE_HOME_AHEAD_DAYS = 28
+
+
+@dataclass(frozen=True, slots=True)
+class DosePlan:
+    date: date
+    status: str  # due, given, blocked, none
+    planned: PlannedDose | None
+    medication: str | None
+    violations: list[Violation]
+    warnings: list[Violation] = field(default_factory=list)
+    missed_days: int = 0
+    take_home_ceiling_days: int | None = None
+
+
+def _rule_ids(found: list[Violation]) -> list[str]:
+    return list(dict.fromkeys(v.rule for v in found))
+
+
+def dose_plan(patient_id: int, day: date, now: datetime, profile: Profile) -> DosePlan:
+    """What is due for ``day`` (the next slot not yet given), or every reason nothing may be."""
+    patient = get_patient(patient_id)  # a read of the patient's record: audited
+    orders = patient_orders(patient.id)
+    situation = situation_for(patient, orders, day, now)
+    found = dose_violations(situation, profile)
+    if day < now.date():  # a back-entry's real times are unknown: the interval cannot be judged
+        found = [v for v in found if v.rule != "split_interval"]
+    order = governing_order(orders, day)
+    due = next_due(situation)
+    if not situation.planned:
+        status = "none"
+    elif due is None:
+        status = "given"
+    else:
+        status = "blocked" if blocking(found) else "due"
+    shown = due or (situation.planned[-1] if situation.planned else None)
+    substance = order.medication.substance if order else None
+    return DosePlan(
+        date=day,
+        status=status,
+        planned=shown,
+        medication=order.medication.code if order else None,
+        violations=blocking(found),
+        warnings=warnings(found),
+        missed_days=missed_run(situation.recent_days)[0],
+        take_home_ceiling_days=take_home_ceiling_days(day, patient.admitted_on, substance, profile)
+        if substance
+        else None,
+    )
+
+
+def _service_date(data: dict[str, Any], today: date) -> date:
+    day: date = data.get("date") or today
+    reason = (data.get("late_entry_reason") or "").strip()
+    if day > today:
+        raise InvalidInput(
+            "A dose cannot be recorded for a future date.",
+            fields={"date": [f"Use {today} (today) or an earlier date with a late-entry reason."]},
+        )
+    if day < today - timedelta(days=LATE_ENTRY_DAYS):
+        raise InvalidInput(
+            f"Back-entry is limited to {LATE_ENTRY_DAYS} days.",
+            fields={"date": [f"Use a date from {today - timedelta(days=LATE_ENTRY_DAYS)} on."]},
+        )
+    if day < today and not reason:
+        raise InvalidInput(
+            "A dose for an earlier date is a late entry and needs a reason.",
+            fields={"late_entry_reason": ["Say why this dose is entered late."]},
+        )
+    if day == today and reason:
+        raise InvalidInput(
+            "A dose for today is not a late entry.",
+            fields={"late_entry_reason": ["Leave it out for today's doses."]},
+        )
+    return day
+
+
+def _refuse(found: list[Violation], what: str) -> None:
+    """Raise when a blocking rule fired: 409 for a double dose, 422 for the rest."""
+    refused = blocking(found)
+    if not refused:
+        return
+    message = f"{what} was not recorded: " + " ".join(v.message for v in refused)
+    if any(v.rule == "already_dosed" for v in refused):
+        raise Conflict(message, code="already_dosed", violations=found)
+    raise RuleViolation(message, code="dose_blocked", violations=found)
+
+
+def _attempt(patient_id: int, day: date, slot: str) -> int:
+    """1 for a slot's first dose; one more than the doses of the slot already corrected."""
+    corrected = [d for d in doses_between(patient_id, day, day) if d.slot == slot and not d.counts]
+    return len(corrected) + 1
+
+
+def _insert(dose: Dose) -> Dose:
+    """Insert in a savepoint, so a lost race becomes a 409 and not a broken transaction."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(dose)
+    except IntegrityError as exc:
+        raise Conflict(
+            f"A dose for {dose.service_date} ({dose.slot}) was recorded at the same moment by "
+            "another window.",
+            code="already_dosed",
+        ) from exc
+    return dose
+
+
+def record_dose(
+    patient_id: int, data: dict[str, Any], by: User, now: datetime, profile: Profile
+) -> Dose:
+    """Record an observed dose given by ``by`` (the dispenser) now."""
+    lock_patient(patient_id)
+    patient = get_patient(patient_id, audit_read=False)
+    today = now.date()
+    day = _service_date(data, today)
+    orders = patient_orders(patient.id)
+    situation = situation_for(patient, orders, day, now)
+    try:
+        found = dose_violations(situation, profile, data.get("slot"))
+    except ValueError as exc:
+        slots = ", ".join(p.slot for p in situation.planned)
+        raise InvalidInput(
+            "The order has no such slot that day.", fields={"slot": [f"Use one of: {slots}."]}
+        ) from exc
+    if day < today:
+        found = [v for v in found if v.rule != "split_interval"]  # real times are unknown
+    asked = _asked(situation.planned, data.get("slot"), next_due(situation))
+    if asked is not None:
+        found += amount_violations(asked, data["amount_mg"])
+    found += late_entry_violations(day, today, data.get("late_entry_reason"), profile)
+    _refuse(found, "The dose")
+    # no_active_order or already_dosed refused every case without a slot to give
+    assert asked is not None
+    order = governing_order(orders, day)
+    assert order is not None
+    dose = _insert(
+        Dose(
+            patient_id=patient.id,
+            order_id=order.id,
+            medication_id=order.medication_id,
+            service_date=day,
+            slot=asked.slot,
+            attempt=_attempt(patient.id, day, asked.slot),
+            mode="observed",
+            amount_mg=asked.dose_mg,
+            volume_ml=asked.volume_ml,
+            dispensed_at=now,
+            dispenser=by,
+            late_entry_reason=(data.get("late_entry_reason") or "").strip() or None,
+            warnings=json.dumps([v.as_dict() for v in warnings(found)]),
+            profile_id=profile.id,
+            profile_version=profile.version,
+        )
+    )
+    record(
+        "dose.observed",
+        entity_type="dose",
+        entity_id=dose.id,
+        patient_id=patient.id,
+        rules=_rule_ids(found),
+        detail={
+            "date": day.isoformat(),
+            "slot": asked.slot,
+            "amount_mg": str(dose.amount_mg),
+            "late_entry": dose.late_entry,
+            "profile": profile.label,
+        },
+    )
+    return dose
+
+
+def _asked(
+    planned: tuple[PlannedDose, ...], slot: str | None, due: PlannedDose | None
+) -> PlannedDose | None:
+    """The planned dose the nurse is giving: the slot named, else the next one due."""
+    if slot is None:
+        return due
+    return next((p for p in planned if p.slot == slot), None)
+
+
+def dispense_take_homes(
+    patient_id: int, dates: list[date], by: User, now: datetime, profile: Profile
+) -> list[Dose]:
+    """Hand out take-home doses for ``dates``: every planned slot of each date, all or nothing."""
+    lock_patient(patient_id)
+    patient = get_patient(patient_id, audit_read=False)
+    today = now.date()
+    _check_take_home_dates(dates, today)
+    orders = patient_orders(patient.id)
+    found = _patient_blocks(patient, orders, today, now, profile)
+    planned = {d: [(p, o) for p, o in schedule_between(orders, d, d)] for d in dict.fromkeys(dates)}
+    unplanned = [d for d, doses in planned.items() if not doses]
+    if unplanned:
+        found.append(
+            Violation(
+                "no_active_order",
+                profile.severity("no_active_order"),
+                f"No signed order plans a dose on {_dates(unplanned)}.",
+            )
+        )
+    first = min(dates)
+    order = governing_order(orders, first) or governing_order(orders, today)
+    if order is not None:
+        found += _take_home_rules(patient, orders, order, dates, today, profile)
+    _refuse(found, "The take-home doses")
+    closures = closures_between(min(dates), max(dates))
+    doses: list[Dose] = []
+    for day, day_doses in planned.items():
+        for plan, governing in day_doses:
+            doses.append(
+                _insert(
+                    Dose(
+                        patient_id=patient.id,
+                        order_id=governing.id,
+                        medication_id=governing.medication_id,
+                        service_date=day,
+                        slot=plan.slot,
+                        attempt=_attempt(patient.id, day, plan.slot),
+                        mode="take_home",
+                        amount_mg=plan.dose_mg,
+                        volume_ml=plan.volume_ml,
+                        dispensed_at=now,
+                        dispenser=by,
+                        closure_dose=day in closures,
+                        warnings=json.dumps([v.as_dict() for v in warnings(found)]),
+                        profile_id=profile.id,
+                        profile_version=profile.version,
+                    )
+                )
+            )
+    record(
+        "dose.take_home",
+        entity_type="dose",
+        entity_id=",".join(str(d.id) for d in doses),
+        patient_id=patient.id,
+        rules=_rule_ids(found),
+        detail={"dates": [d.isoformat() for d in planned], "profile": profile.label},
+    )
+    return doses
+
+
+def _check_take_home_dates(dates: list[date], today: date) -> None:
+    bad = [d for d in dates if d < today or d > today + timedelta(days=TAKE_HOME_AHEAD_DAYS)]
+    if bad:
+        raise InvalidInput(
+            "Take-home doses are handed out for today and the coming days only.",
+            fields={
+                "dates": [
+                    f"{_dates(bad)}: use dates from {today} to "
+                    f"{today + timedelta(days=TAKE_HOME_AHEAD_DAYS)}."
+                ]
+            },
+        )
+
+
+def _patient_blocks(
+    patient: Patient, orders: list[Order], today: date, now: datetime, profile: Profile
+) -> list[Violation]:
+    """The rules about the patient today that stop take-homes as they stop an observed dose:
+    not active, on hold, missed doses needing a prescriber."""
+    situation = situation_for(patient, orders, today, now)
+    patient_rules = {
+        "patient_not_active",
+        "patient_on_hold",
+        "missed_doses_review",
+        "missed_doses_reinduction",
+    }
+    return [v for v in dose_violations(situation, profile) if v.rule in patient_rules]
+
+
+def _take_home_rules(
+    patient: Patient,
+    orders: list[Order],
+    order: Order,
+    dates: list[date],
+    today: date,
+    profile: Profile,
+) -> list[Violation]:
+    """The take-home table of the rule book for ``dates``, judged under ``order`` (the one that
+    governs the first date): its substance, and its signing date for the step-back rule."""
+    window = timedelta(days=60)
+    existing = frozenset(
+        d.service_date
+        for d in doses_between(patient.id, min(dates) - window, max(dates) + window)
+        if d.mode == "take_home" and d.counts
+    )
+
+    def authorized(day: date) -> bool:
+        governing = governing_order(orders, day)
+        take_home = governing.stored.take_home if governing else None
+        return take_home is not None and take_home.authorizes(day)
+
+    return take_home_violations(
+        dates,
+        today=today,
+        admitted_on=patient.admitted_on,
+        substance=order.medication.substance,
+        authorized=authorized,
+        existing_take_homes=existing,
+        closures=closures_between(min(dates) - window, max(dates) + window),
+        screens=screens_of(patient.id),
+        order_signed_on=signed_on(order),
+        profile=profile,
+    )
+
+
+def _dates(days: list[date]) -> str:
+    return ", ".join(d.isoformat() for d in days)

@@ -1,0 +1,108 @@
+"""What the dosing rules look at, read from the database: the pure inputs of ``rules.py``.
+
+One function per question, each a query or two; ``situation_for`` puts them together for one
+patient and one service date. Also the per-patient lock that makes "check the rules, then
+insert" one step no other request can slip into.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select, text
+
+from mat.clock import clinic_zone
+from mat.dosing.models import ClinicClosure, Dose, DrugScreen, Hold
+from mat.dosing.rules import DoseSituation, GivenDose, GoverningOrder, ScheduledDay, Screen
+from mat.extensions import db
+from mat.orders.models import Order
+from mat.orders.service import governing_order, schedule_between
+from mat.patients.models import Patient
+
+# Scheduled days looked back for a missed-dose run: twice the longest rule (7 buprenorphine
+# days), so a run is never cut short by the window.
+HISTORY_DAYS = 14
+
+
+def lock_patient(patient_id: int) -> None:
+    """Serialize the dosing writes of one patient until this transaction ends.
+
+    PostgreSQL: a row lock on the patient (``FOR UPDATE``); a second request for the same
+    patient waits here, then sees what the first stored. SQLite: a no-op UPDATE takes the
+    database's write lock the same way (SQLite has one writer at a time).
+    """
+    session = db.session
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            select(Patient.id).where(Patient.id == patient_id).with_for_update()
+        ).first()
+    else:
+        session.execute(text("UPDATE patients SET id = id WHERE id = :id"), {"id": patient_id})
+
+
+def signed_on(order: Order) -> date:
+    """The clinic date an order was signed."""
+    return order.signed_at.astimezone(clinic_zone()).date()
+
+
+def governing_facts(order: Order | None) -> GoverningOrder | None:
+    if order is None:
+        return None
+    return GoverningOrder(order.id, order.kind, order.medication.substance, signed_on(order))
+
+
+def doses_between(patient_id: int, start: date, stop: date) -> list[Dose]:
+    """Every dose row of the patient for service dates in ``[start, stop]``, corrected or not."""
+    stmt = (
+        select(Dose)
+        .where(Dose.patient_id == patient_id, Dose.service_date.between(start, stop))
+        .order_by(Dose.service_date, Dose.dispensed_at, Dose.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def open_holds(patient_id: int) -> list[Hold]:
+    holds = db.session.scalars(select(Hold).where(Hold.patient_id == patient_id).order_by(Hold.id))
+    return [h for h in holds if h.is_open]
+
+
+def open_holds_answer(patient: Patient) -> list[dict[str, object]]:
+    """The patient record's ``open_holds`` part (registered in ``mat.web``)."""
+    from mat.dosing.schemas import HoldOut
+
+    return HoldOut(many=True).dump(open_holds(patient.id))
+
+
+def screens_of(patient_id: int) -> list[Screen]:
+    rows = db.session.scalars(select(DrugScreen).where(DrugScreen.patient_id == patient_id))
+    return [Screen(row.collected_on, row.result_map) for row in rows]
+
+
+def closures_between(start: date, stop: date) -> frozenset[date]:
+    stmt = select(ClinicClosure.date).where(ClinicClosure.date.between(start, stop))
+    return frozenset(db.session.scalars(stmt))
+
+
+def situation_for(patient: Patient, orders: list[Order], day: date, now: datetime) -> DoseSituation:
+    """The rules' view of ``day`` for ``patient``; ``orders`` are the patient's signed orders."""
+    first = day - timedelta(days=HISTORY_DAYS)
+    doses = [d for d in doses_between(patient.id, first, day) if d.counts]
+    taken = {d.service_date for d in doses}
+    planned_before = schedule_between(orders, first, day - timedelta(days=1))
+    recent = tuple(
+        ScheduledDay(scheduled, scheduled in taken)
+        for scheduled in sorted({p.date for p, _ in planned_before})
+    )
+    return DoseSituation(
+        day=day,
+        now=now,
+        patient_active=patient.status == "active",
+        admitted_on=patient.admitted_on,
+        order=governing_facts(governing_order(orders, day)),
+        planned=tuple(p for p, _ in schedule_between(orders, day, day)),
+        given=tuple(
+            GivenDose(d.slot, d.mode, d.dispensed_at) for d in doses if d.service_date == day
+        ),
+        open_holds=tuple(h.reason for h in open_holds(patient.id)),
+        recent_days=recent,
+    )

@@ -1,0 +1,131 @@
+"""``Idempotency-Key``: a retried request answers what the first one answered, once.
+
+A nurse's tablet that loses the network after pressing "give" retries with the same key; the
+retry must not record a second dose. The first successful answer is stored with the key, in the
+same transaction as the work it describes, so either both are stored or neither is. A retry
+with the same key and the same request gets that answer again with status 200; the same key
+with a different request is refused (422), because it is almost always a client bug.
+
+When two copies of one request race, the second waits on the patient lock, then meets the
+first's dose and is refused with a ``Conflict``; it then finds the key the first stored and
+replays its answer instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Response, g, request
+from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mat.audit.service import record
+from mat.database import utcnow
+from mat.errors import Conflict, InvalidInput
+from mat.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+HEADER = "Idempotency-Key"
+MAX_KEY_LENGTH = 100
+
+
+class IdempotentRequest(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "idempotent_requests"
+    __table_args__ = (UniqueConstraint("user_id", "key", name="one_answer_per_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    key: Mapped[str] = mapped_column(String(MAX_KEY_LENGTH))
+    fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of method, path and body
+    status: Mapped[int]
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+def _key() -> str | None:
+    key = request.headers.get(HEADER)
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+        raise InvalidInput(
+            "The Idempotency-Key header is not usable.",
+            fields={HEADER: [f"Use 1-{MAX_KEY_LENGTH} printable characters."]},
+        )
+    return key
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for part in (request.method, request.path, request.get_data(as_text=False)):
+        digest.update(part if isinstance(part, bytes) else part.encode())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def _stored(key: str) -> IdempotentRequest | None:
+    stmt = select(IdempotentRequest).where(
+        IdempotentRequest.user_id == g.actor.id, IdempotentRequest.key == key
+    )
+    return db.session.scalar(stmt)
+
+
+def _replay(stored: IdempotentRequest, fingerprint: str) -> Response:
+    if stored.fingerprint != fingerprint:
+        raise InvalidInput(
+            "This Idempotency-Key was already used for a different request.",
+            code="idempotency_key_reused",
+            fields={HEADER: ["Use a new key for a new request."]},
+        )
+    record(
+        "request.replay",
+        entity_type="idempotent_request",
+        entity_id=stored.id,
+        detail={"path": request.path, "status": stored.status},
+    )
+    response = Response(stored.body, status=200, mimetype="application/json")
+    response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def idempotent(view: F) -> F:
+    """Make a JSON API view answer a retried ``Idempotency-Key`` with its first answer.
+
+    Goes below the access decorator (it needs ``g.actor``) and above ``arguments``/``response``
+    (it stores the serialized answer).
+    """
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = _key()
+        if key is None:
+            return view(*args, **kwargs)
+        fingerprint = _fingerprint()
+        stored = _stored(key)
+        if stored is not None:
+            return _replay(stored, fingerprint)
+        try:
+            response = view(*args, **kwargs)
+        except Conflict:
+            db.session.rollback()  # the twin committed first: answer what it answered
+            stored = _stored(key)
+            if stored is None:
+                raise
+            return _replay(stored, fingerprint)
+        if isinstance(response, Response) and 200 <= response.status_code < 300:
+            db.session.add(
+                IdempotentRequest(
+                    user_id=g.actor.id,
+                    key=key,
+                    fingerprint=fingerprint,
+                    status=response.status_code,
+                    body=response.get_data(as_text=True),
+                )
+            )
+            db.session.flush()
+        return response
+
+    return wrapper  # type: ignore[return-value]
