@@ -14,15 +14,7 @@ from mat.extensions import db
 from mat.orders.models import Order, TakeHomeAuthorization
 from tests.conftest import TODAY
 from tests.support.checks import assert_error, count
-
-CRITERIA = {
-    "no_recent_misuse": True,
-    "regular_attendance": True,
-    "no_behavioral_problems": True,
-    "no_diversion": True,
-    "stable_home": True,
-    "safe_storage": True,
-}
+from tests.support.factories import CRITERIA
 
 
 def body(**overrides: Any) -> dict[str, Any]:

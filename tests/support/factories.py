@@ -16,6 +16,15 @@ from mat.extensions import db
 from mat.patients.models import Patient
 
 PASSWORD = "correct-horse-battery"
+# The six federal take-home criteria, all affirmed.
+CRITERIA = {
+    "no_recent_misuse": True,
+    "regular_attendance": True,
+    "no_behavioral_problems": True,
+    "no_diversion": True,
+    "stable_home": True,
+    "safe_storage": True,
+}
 
 
 @cache
