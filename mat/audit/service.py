@@ -8,6 +8,12 @@ Chain writes are serialized: on PostgreSQL by a transaction-scoped advisory lock
 before reading the last hash (held only for the commit's tail), on SQLite by a process lock
 (SQLite is the single-process embedded engine). ``prev_hash`` is unique besides, so a fork is
 refused by the database even if a writer got past both.
+
+On SQLite the process lock is taken before a transaction's first write (``hold_writer_lock``)
+and held to its end, so every writer takes the two locks in one order, process lock then
+database lock. Taken only at commit, a writer holding the database's write lock could wait for
+the process lock while the holder of that one waited for the database: a deadlock that only
+SQLite's busy timeout would break, with a 500.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flask import g, has_app_context, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
@@ -32,6 +38,7 @@ log = logging.getLogger(__name__)
 
 ADVISORY_LOCK_KEY = 0x6D6174  # "mat"
 _sqlite_chain_lock = threading.Lock()
+WRITER_WAIT_SECONDS = 30  # a writer stuck longer than this is a bug: fail loudly, never hang
 PENDING = "mat_audit_pending"
 LOCKED = "mat_audit_sqlite_lock"
 
@@ -102,16 +109,19 @@ def record_refusal(err: Any) -> None:
         if has_request_context() and request.path.startswith("/static/"):
             return
         action = f"{request.method} {request.path}" if has_request_context() else "cli"
+        detail = {
+            "status": err.status,
+            "code": err.code,
+            "message": err.message,
+            "fields": sorted(err.fields),
+        }
+        if err.violations and has_app_context():  # which rule book judged it (clinical-rules.md)
+            detail["profile"] = current_app.extensions["mat_profile"].label
         record(
             action,
             outcome="refused",
-            rules=[v.rule for v in err.violations],
-            detail={
-                "status": err.status,
-                "code": err.code,
-                "message": err.message,
-                "fields": sorted(err.fields),
-            },
+            rules=dict.fromkeys(v.rule for v in err.violations),
+            detail=detail,
             patient_id=g.get("audit_patient_id"),
         )
         db.session.commit()
@@ -124,12 +134,10 @@ def _write_pending(session: Session) -> None:
     pending: list[PendingEvent] = session.info.pop(PENDING, [])
     if not pending:
         return
-    bind = session.get_bind()
-    if bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    elif not session.info.get(LOCKED):
-        _sqlite_chain_lock.acquire()
-        session.info[LOCKED] = True
+    else:
+        hold_writer_lock(session)
     prev = (
         session.execute(
             select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
@@ -150,9 +158,18 @@ def _write_pending(session: Session) -> None:
     session.flush()
 
 
-def _release(session: Session) -> None:
-    if session.info.pop(LOCKED, False):
-        _sqlite_chain_lock.release()
+def hold_writer_lock(session: Session) -> None:
+    """SQLite: take the process lock before this transaction writes (see the module notes);
+    held until the transaction ends. Does nothing on PostgreSQL."""
+    if session.info.get(LOCKED) or session.get_bind().dialect.name != "sqlite":
+        return
+    if not _sqlite_chain_lock.acquire(timeout=WRITER_WAIT_SECONDS):
+        raise RuntimeError(f"no SQLite writer lock after {WRITER_WAIT_SECONDS} s")
+    session.info[LOCKED] = True
+
+
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    hold_writer_lock(session)
 
 
 def _forget(session: Session, previous_transaction: Any) -> None:
@@ -160,12 +177,18 @@ def _forget(session: Session, previous_transaction: Any) -> None:
     # no SQL); a savepoint's rollback keeps what was recorded around it.
     if previous_transaction.parent is None:
         session.info.pop(PENDING, None)
-        _release(session)
 
 
+def _release(session: Session, transaction: Any) -> None:
+    # The outermost transaction ended (commit, rollback or close): let the next writer in.
+    if transaction.parent is None and session.info.pop(LOCKED, False):
+        _sqlite_chain_lock.release()
+
+
+event.listen(Session, "before_flush", _before_flush)
 event.listen(Session, "before_commit", _write_pending)
-event.listen(Session, "after_commit", _release)
 event.listen(Session, "after_soft_rollback", _forget)
+event.listen(Session, "after_transaction_end", _release)
 
 
 def verify_chain() -> ChainReport:

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import select, text
 
+from mat.audit.service import hold_writer_lock
 from mat.clock import clinic_zone
 from mat.dosing.models import ClinicClosure, Dose, DrugScreen, Hold
 from mat.dosing.rules import DoseSituation, GivenDose, GoverningOrder, ScheduledDay, Screen
@@ -37,6 +38,7 @@ def lock_patient(patient_id: int) -> None:
             select(Patient.id).where(Patient.id == patient_id).with_for_update()
         ).first()
     else:
+        hold_writer_lock(session)  # the audit chain's process lock first, as every writer does
         session.execute(text("UPDATE patients SET id = id WHERE id = :id"), {"id": patient_id})
 
 
