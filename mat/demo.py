@@ -9,20 +9,24 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from flask import current_app, g
 from sqlalchemy import select
 
 from mat.auth.models import User
 from mat.auth.service import create_user
-from mat.clock import clinic_today
+from mat.clock import clinic_now, clinic_today
+from mat.demo_history import Staff, seed_history
+from mat.dosing.safety import close_clinic
 from mat.errors import Conflict
 from mat.extensions import db
 from mat.patients.models import LEVELS_OF_CARE
 from mat.patients.service import register_patient
 
+NURSE_PASSWORD = "nurse-demo-pass"
 DEMO_USERS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("admin", "admin-demo-pass", "Alex Admin", "AA", ("admin",)),
-    ("nurse.rivera", "nurse-demo-pass", "Nora Rivera", "NR", ("nurse",)),
-    ("nurse.chen", "nurse-demo-pass", "Nadia Chen", "NC", ("nurse",)),
+    ("nurse.rivera", NURSE_PASSWORD, "Nora Rivera", "NR", ("nurse",)),
+    ("nurse.chen", NURSE_PASSWORD, "Nadia Chen", "NC", ("nurse",)),
     ("dr.okafor", "prescriber-demo-pass", "Dr. Peter Okafor", "PO", ("prescriber",)),
     ("auditor", "auditor-demo-pass", "Ada Auditor", "AU", ("auditor",)),
 )
@@ -69,16 +73,20 @@ PATIENT_COUNT = 30
 
 
 def seed_demo_clinic(seed: int = 20261124) -> None:
+    """Users, 30 patients and three weeks of history (``mat.demo_history``)."""
     if db.session.scalar(select(User.id).where(User.username == DEMO_USERS[0][0])) is not None:
         raise Conflict("The demo clinic is already seeded in this database.", code="demo_exists")
-    for username, password, full_name, initials, roles in DEMO_USERS:
-        create_user(username, password, full_name, initials, roles)
+    users = {
+        username: create_user(username, password, full_name, initials, roles)
+        for username, password, full_name, initials, roles in DEMO_USERS
+    }
     rng = random.Random(seed)
     today = clinic_today()
+    patients = []
     for n in range(PATIENT_COUNT):
         admitted = today - timedelta(days=rng.randint(0, 120))
         born = admitted - timedelta(days=rng.randint(20 * 365, 60 * 365))
-        register_patient(
+        patient = register_patient(
             {
                 "mrn": f"DEMO-{1001 + n}",
                 "given_name": rng.choice(GIVEN),
@@ -88,3 +96,13 @@ def seed_demo_clinic(seed: int = 20261124) -> None:
                 "level_of_care": LEVELS_OF_CARE[n % len(LEVELS_OF_CARE)],
             }
         )
+        patients.append(patient)
+    staff = Staff(
+        nurses=[users["nurse.rivera"], users["nurse.chen"]],
+        prescriber=users["dr.okafor"],
+        witness_password=NURSE_PASSWORD,
+    )
+    seed_history(patients, staff, today, current_app.extensions["mat_profile"], rng)
+    g.actor = users["admin"]
+    thursday = today + timedelta(days=(3 - today.weekday()) % 7 or 7)
+    close_clinic({"date": thursday, "reason": "Staff training day"}, users["admin"], clinic_now())

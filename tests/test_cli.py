@@ -3,7 +3,9 @@ from __future__ import annotations
 from sqlalchemy import select, text
 
 from mat.auth.models import User
+from mat.dosing.models import Dose, DoseCorrection, DrugScreen, Hold
 from mat.extensions import db
+from mat.orders.models import Order
 from mat.patients.models import Patient
 from tests.support.checks import count
 
@@ -98,6 +100,15 @@ def test_demo_seed_creates_the_demo_clinic_once(app, client) -> None:
         "/api/v1/tokens", json={"username": "nurse.rivera", "password": "nurse-demo-pass"}
     )
     assert token.status_code == 201
+    # Three weeks of history through the real services, with the cases the demo shows.
+    assert count(Dose) > 300 and count(DoseCorrection) == 1 and count(Hold) == 1
+    assert count(Order) == 30 and count(DrugScreen) > 0
+    headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    missing = db.session.scalar(select(Patient).where(Patient.mrn == "DEMO-1002"))
+    plan = client.get(f"/api/v1/patients/{missing.id}/dose-plan", headers=headers).get_json()
+    assert plan["status"] == "blocked" and plan["missed_days"] == 3
+    assert [v["rule"] for v in plan["violations"]] == ["missed_doses_review"]
+    assert run(app, "audit", "verify").exit_code == 0
     again = run(app, "demo", "seed")
     assert again.exit_code != 0 and "already seeded" in again.output
     assert count(Patient) == 30

@@ -1,0 +1,222 @@
+"""Three weeks of invented history for the demo clinic, written through the real services.
+
+Every order, dose, take-home, screen, hold and correction goes through the same service
+functions (and rules) as the window, on the clinic day it happened (``now`` is passed in), so
+the demo shows what the product would really have stored. Patients are picked by index, so the
+demo always has the same cases to show:
+- patient 1 misses the last three days: today's dose waits for a prescriber (missed_doses_review);
+- patient 2 has an open hold today;
+- patient 3's dose of the last weekday was voided (witnessed) and given again;
+- patient 4's latest screen is positive for fentanyl: no take-homes for now.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import g
+
+from mat.auth.models import User
+from mat.clock import clinic_zone
+from mat.dosing import corrections, safety, service
+from mat.errors import MatError
+from mat.orders.service import sign_order
+from mat.patients.models import Patient
+from mat.profiles import Profile
+
+HISTORY_DAYS = 21
+CRITERIA = dict.fromkeys(
+    [
+        "no_recent_misuse",
+        "regular_attendance",
+        "no_behavioral_problems",
+        "no_diversion",
+        "stable_home",
+        "safe_storage",
+    ],
+    True,
+)
+MISSING_PATIENT, HELD_PATIENT, VOIDED_PATIENT, POSITIVE_PATIENT = 1, 2, 3, 4
+
+
+@dataclass
+class Staff:
+    nurses: list[User]
+    prescriber: User
+    witness_password: str
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=clinic_zone())
+
+
+def _as(user: User) -> None:
+    g.actor = user  # the audit trail names who did each thing, as in a request
+
+
+def _order_body(patient: Patient, n: int, first: date, rng: random.Random) -> dict[str, Any]:
+    new = patient.admitted_on >= first
+    buprenorphine = n % 3 == 2
+    body: dict[str, Any] = {"start_date": first, "split": None, "justification": None}
+    if buprenorphine:
+        body["medication"] = "BUPNX-FILM-8" if not new else "BUPNX-FILM-2"
+        if new:
+            body.update(
+                kind="induction",
+                steps=[
+                    {"date": first, "dose_mg": Decimal(8)},
+                    {"date": first + timedelta(days=1), "dose_mg": Decimal(16)},
+                ],
+            )
+        else:
+            body.update(kind="maintenance", dose_mg=Decimal(rng.choice((8, 16, 24))))
+    else:
+        body["medication"] = "METH-10MGML"
+        if new:
+            target = Decimal(rng.choice((60, 70, 80)))
+            body.update(
+                kind="titration",
+                titration={
+                    "start_mg": Decimal(30),
+                    "step_mg": Decimal(5),
+                    "every_days": 3,
+                    "target_mg": target,
+                },
+            )
+        else:
+            body.update(kind="maintenance", dose_mg=Decimal(rng.choice(range(50, 105, 5))))
+    treatment_day = (first - patient.admitted_on).days + 1
+    if not new and treatment_day > 30 and patient.level_of_care in ("outpatient", "maintenance"):
+        body["take_home"] = {
+            "weekdays": ["sat", "sun"],
+            "dates": [],
+            "criteria": CRITERIA,
+            "note": "Stable on this dose; lock box confirmed.",
+        }
+    return body
+
+
+def seed_history(
+    patients: list[Patient], staff: Staff, today: date, profile: Profile, rng: random.Random
+) -> None:
+    first = today - timedelta(days=HISTORY_DAYS)
+    for n, patient in enumerate(patients):
+        start = max(first, patient.admitted_on)
+        _as(staff.prescriber)
+        body = _order_body(patient, n, start, rng)
+        order = sign_order(patient.id, body, staff.prescriber, _at(start, 7, 30), profile)
+        take_homes = order.take_home is not None
+        _screens(patient, n, start, today, staff, rng)
+        day = start
+        while day <= today:
+            nurse = staff.nurses[(n + day.toordinal()) % len(staff.nurses)]
+            _as(nurse)
+            _one_day(patient, n, day, today, take_homes, nurse, staff, profile, rng)
+            day += timedelta(days=1)
+    _as(staff.nurses[0])
+    safety.place_hold(
+        patients[HELD_PATIENT].id,
+        "Appeared sedated at intake; prescriber to see.",
+        staff.nurses[0],
+        _at(today, 7, 45),
+    )
+
+
+def _screens(
+    patient: Patient, n: int, start: date, today: date, staff: Staff, rng: random.Random
+) -> None:
+    # Outpatient programs collect urine before sessions: weekly here, on the first day too.
+    if patient.level_of_care in ("detox", "inpatient"):
+        return
+    substance = "buprenorphine" if n % 3 == 2 else "methadone"
+    day = start
+    while day <= today:
+        if day == start or day.weekday() == 0:
+            positive = n == POSITIVE_PATIENT and day > today - timedelta(days=7)
+            results = {
+                substance: "positive",
+                "fentanyl": "positive" if positive else "negative",
+                "cocaine": "negative",
+                "benzodiazepines": "negative",
+            }
+            _as(staff.nurses[0])
+            safety.record_screen(
+                patient.id,
+                {"collected_on": day, "results": results},
+                staff.nurses[0],
+                _at(day, 7, 50),
+            )
+        day += timedelta(days=1)
+
+
+def _one_day(
+    patient: Patient,
+    n: int,
+    day: date,
+    today: date,
+    take_homes: bool,
+    nurse: User,
+    staff: Staff,
+    profile: Profile,
+    rng: random.Random,
+) -> None:
+    if n == MISSING_PATIENT and day >= today - timedelta(days=3):
+        return  # the last three days missed; today blocked
+    if day == today and n % 2 == 0:
+        return  # half of today's patients have not come to the window yet
+    now = _at(day, 8 + n % 8, rng.randint(0, 59))
+    if take_homes and day.weekday() in (5, 6):
+        return  # taken home on Friday
+    void_day = _last_weekday_before(today)
+    if rng.random() < 0.05 and day < today - timedelta(days=1) and day != void_day:
+        return  # an ordinary missed day
+    plan = service.dose_plan(patient.id, day, now, profile)
+    if plan.status != "due" or plan.planned is None:
+        return
+    try:
+        dose = service.record_dose(
+            patient.id,
+            {"amount_mg": plan.planned.dose_mg, "slot": None, "date": None},
+            nurse,
+            now,
+            profile,
+        )
+        if n == VOIDED_PATIENT and day == void_day:
+            witness = next(u for u in staff.nurses if u.id != nurse.id)
+            credentials = {"username": witness.username, "password": staff.witness_password}
+            corrections.correct_dose(
+                dose.id,
+                {
+                    "kind": "void",
+                    "reason": "Recorded against the wrong patient at a busy window.",
+                    "witness": credentials,
+                },
+                nurse,
+                now + timedelta(minutes=3),
+                profile,
+            )
+            service.record_dose(
+                patient.id,
+                {"amount_mg": plan.planned.dose_mg, "slot": None, "date": None},
+                nurse,
+                now + timedelta(minutes=5),
+                profile,
+            )
+        if take_homes and day.weekday() == 4:
+            weekend = [day + timedelta(days=1), day + timedelta(days=2)]
+            service.dispense_take_homes(
+                patient.id, weekend, nurse, now + timedelta(minutes=2), profile
+            )
+    except MatError:
+        pass  # a rule refused (a positive screen stops take-homes): as at a real window
+
+
+def _last_weekday_before(today: date) -> date:
+    day = today - timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
