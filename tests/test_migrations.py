@@ -61,3 +61,15 @@ def test_the_audit_trail_refuses_update_and_delete_in_the_database(
             assert conn.execute(text("SELECT count(*) FROM audit_events")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_foreign_keys_are_enforced_on_both_engines(app, staff) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO holds (patient_id, reason, set_by_id, set_at) "
+                "VALUES (424242, 'nobody', 1, '2026-11-16 09:00:00+00:00')"
+            )
+        )

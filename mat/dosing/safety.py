@@ -87,9 +87,9 @@ def withhold_dose(
     withheld = WithheldDose(
         patient_id=patient.id, service_date=day, reason=data["reason"], by=by, at=now
     )
+    db.session.add(withheld)
     try:
-        with db.session.begin_nested():
-            db.session.add(withheld)
+        db.session.flush()
     except IntegrityError as exc:
         raise Conflict(
             f"A withheld dose is already recorded for {day}.", code="already_withheld"
@@ -142,9 +142,9 @@ def close_clinic(data: dict[str, Any], by: User, now: datetime) -> ClinicClosure
     if existing is not None:
         raise Conflict(f"The clinic is already closed on {day}.", code="duplicate_closure")
     closure = ClinicClosure(date=day, reason=data["reason"], by_id=by.id, at=now)
+    db.session.add(closure)
     try:
-        with db.session.begin_nested():
-            db.session.add(closure)
+        db.session.flush()
     except IntegrityError as exc:
         raise Conflict(f"The clinic is already closed on {day}.", code="duplicate_closure") from exc
     record(

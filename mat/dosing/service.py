@@ -146,10 +146,11 @@ def _attempt(patient_id: int, day: date, slot: str) -> int:
 
 
 def _insert(dose: Dose) -> Dose:
-    """Insert in a savepoint, so a lost race becomes a 409 and not a broken transaction."""
+    """Insert now, so a lost race is a 409 here rather than a failed commit later. After the
+    error the transaction is only rolled back (by the error handler), never continued."""
+    db.session.add(dose)
     try:
-        with db.session.begin_nested():
-            db.session.add(dose)
+        db.session.flush()
     except IntegrityError as exc:
         raise Conflict(
             f"A dose for {dose.service_date} ({dose.slot}) was recorded at the same moment by "
