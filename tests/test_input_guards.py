@@ -60,3 +60,17 @@ def test_amounts_are_read_exactly_not_as_floats(api, staff, patient) -> None:
     )
     error = assert_error(response, 422, "order_blocked")
     assert [v["rule"] for v in error["violations"]] == ["dose_not_measurable"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/patients/{id}/doses?to=0001-01-01",
+        "/api/v1/patients/{id}/schedule?from=9999-12-31",
+        "/api/v1/patients/{id}/dose-plan?date=0001-01-02",
+    ],
+)
+def test_dates_out_of_any_clinic_range_are_422(api, staff, patient, path) -> None:
+    # Found by the API fuzzer: a range ending in year 1 overflowed date arithmetic (a 500).
+    response = api("get", path.format(id=patient.id), as_=staff["nurse"])
+    assert assert_error(response, 422)["fields"]

@@ -4,7 +4,7 @@ events as the API answers them. They also feed the OpenAPI document."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from marshmallow import (
@@ -19,9 +19,9 @@ from marshmallow import (
 
 from mat.audit.queries import OUTCOMES, AuditFilters, local_iso, resolve_days
 from mat.clock import clinic_today, clinic_zone
+from mat.schema_fields import clinic_date
 
 # Converting a day to UTC overflows at the ends of Python's calendar (year 1, year 9999).
-EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 EXPORT_FORMATS = ("json", "csv")
 # Ids are 32-bit integer columns on PostgreSQL: a larger number must be a 422, never reach SQL.
 MAX_ID = 2**31 - 1
@@ -32,16 +32,7 @@ def _id(minimum: int = 1) -> fields.Integer:
 
 
 def _day(description: str, **kwargs: Any) -> fields.Date:
-    return fields.Date(
-        validate=validate.Range(
-            min=EARLIEST_DAY,
-            max=LATEST_DAY,
-            error=f"Use a date between {EARLIEST_DAY} and {LATEST_DAY}.",
-        ),
-        error_messages={"invalid": "Use a date as YYYY-MM-DD."},
-        metadata={"description": description},
-        **kwargs,
-    )
+    return clinic_date(metadata={"description": description}, **kwargs)
 
 
 class AuditFilterQuery(Schema):

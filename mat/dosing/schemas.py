@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from mat.orders.schemas import SLOT, SignerOut, ViolationOut
+from mat.schema_fields import clinic_date
 
 # Substances of a urine drug screen panel. Fixed names, so that a typo ("fentanly") is refused
 # instead of silently never counting; "opiates" is heroin/morphine.
@@ -34,17 +35,17 @@ class DoseIn(Schema):
         validate=validate.Range(min=Decimal(0), min_inclusive=False, max=Decimal(10000)),
     )
     slot = fields.String(load_default=None, validate=SLOT)
-    date = fields.Date(load_default=None)
+    date = clinic_date(load_default=None)
     late_entry_reason = fields.String(load_default=None, validate=validate.Length(max=2000))
 
 
 class WithheldIn(Schema):
     reason = fields.String(required=True, validate=REASON)
-    date = fields.Date(load_default=None)
+    date = clinic_date(load_default=None)
 
 
 class TakeHomeRequestIn(Schema):
-    dates = fields.List(fields.Date(), required=True, validate=validate.Length(min=1, max=28))
+    dates = fields.List(clinic_date(), required=True, validate=validate.Length(min=1, max=28))
 
 
 class WitnessIn(Schema):
@@ -63,7 +64,7 @@ class ReasonIn(Schema):
 
 
 class ScreenIn(Schema):
-    collected_on = fields.Date(required=True)
+    collected_on = clinic_date(required=True)
     results = fields.Dict(
         keys=fields.String(validate=validate.OneOf(SCREEN_SUBSTANCES)),
         values=fields.String(validate=validate.OneOf(("positive", "negative"))),
@@ -77,17 +78,17 @@ class ScreenIn(Schema):
 
 
 class ClosureIn(Schema):
-    date = fields.Date(required=True)
+    date = clinic_date(required=True)
     reason = fields.String(required=True, validate=REASON)
 
 
 class PlanQuery(Schema):
-    date = fields.Date(load_default=None)  # default: today at the clinic
+    date = clinic_date(load_default=None)  # default: today at the clinic
 
 
 class RangeQuery(Schema):
-    from_ = fields.Date(data_key="from", load_default=None)
-    to = fields.Date(load_default=None)
+    from_ = clinic_date(data_key="from", load_default=None)
+    to = clinic_date(load_default=None)
 
 
 # ---- answers ------------------------------------------------------------------------------

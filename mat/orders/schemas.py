@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from mat.orders.models import ORDER_KINDS
+from mat.schema_fields import clinic_date
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CRITERIA = ("no_recent_misuse", "regular_attendance", "no_behavioral_problems", "no_diversion",
@@ -27,7 +28,7 @@ def _mg(**kwargs: Any) -> fields.Decimal:
 
 
 class StepIn(Schema):
-    date = fields.Date(required=True)
+    date = clinic_date(required=True)
     dose_mg = _mg(required=True)
 
 
@@ -93,7 +94,7 @@ class CriteriaIn(Schema):
 
 class TakeHomeIn(Schema):
     weekdays = fields.List(fields.String(validate=validate.OneOf(WEEKDAYS)), load_default=list)
-    dates = fields.List(fields.Date(), load_default=list)
+    dates = fields.List(clinic_date(), load_default=list)
     criteria = fields.Nested(CriteriaIn, required=True)
     note = fields.String(load_default="", validate=validate.Length(max=2000))
 
@@ -106,8 +107,8 @@ class TakeHomeIn(Schema):
 class OrderIn(Schema):
     medication = fields.String(required=True, validate=validate.Length(min=1, max=24))
     kind = fields.String(required=True, validate=validate.OneOf(ORDER_KINDS))
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(load_default=None)
+    start_date = clinic_date(required=True)
+    end_date = clinic_date(load_default=None)
     dose_mg = _mg(load_default=None)
     steps = fields.List(
         fields.Nested(StepIn), load_default=None, validate=validate.Length(min=1, max=400)
@@ -242,5 +243,5 @@ class SignedOrderOut(OrderOut):
 
 class ScheduleQuery(Schema):
     # Default: four weeks from today (the view fills them in from the clinic clock).
-    from_ = fields.Date(data_key="from", load_default=None)
-    to = fields.Date(load_default=None)
+    from_ = clinic_date(data_key="from", load_default=None)
+    to = clinic_date(load_default=None)

@@ -9,6 +9,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from mat.clock import clinic_today
 from mat.patients.models import LEVELS_OF_CARE, STATUSES
 from mat.patients.views_data import DETAIL_PARTS
+from mat.schema_fields import clinic_date
 
 
 class PatientCreate(Schema):
@@ -20,8 +21,8 @@ class PatientCreate(Schema):
     )
     given_name = fields.String(required=True, validate=validate.Length(min=1, max=80))
     family_name = fields.String(required=True, validate=validate.Length(min=1, max=80))
-    date_of_birth = fields.Date(required=True)
-    admitted_on = fields.Date(required=True)
+    date_of_birth = clinic_date(required=True)
+    admitted_on = clinic_date(required=True)
     level_of_care = fields.String(required=True, validate=validate.OneOf(LEVELS_OF_CARE))
 
     @validates_schema
