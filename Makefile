@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := mat
 
-.PHONY: run test lint format install pg-test clean
+.PHONY: run test lint format install pg-test clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -24,11 +24,20 @@ run: $(STAMP)
 	MAT_DEMO=1 $(BIN)/flask --app mat demo seed || true
 	MAT_DEMO=1 $(BIN)/flask --app mat run --host 127.0.0.1 --port 5000
 
+# Chromium for the browser tests, from Debian, when this machine lets us install it (root).
+# Without it the browser tests are skipped with the reason printed (in CI they fail instead).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
+
 # Every test: lint, format check, the suite on SQLite, and (when reachable) the PostgreSQL tests.
-test: $(STAMP)
+# pytest exits 5 when it collects nothing: that is a failure here, said in words.
+test: $(STAMP) chromium
 	$(BIN)/ruff check mat tests
 	$(BIN)/ruff format --check mat tests
-	$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest; status=$$?; \
+	  [ $$status -ne 5 ] || echo "pytest collected no tests: the suite is missing"; exit $$status
 
 # The same suite with PostgreSQL as the app database (CI runs this too).
 pg-test: $(STAMP)

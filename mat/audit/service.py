@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from mat.audit.chain import ChainReport, canonical, event_hash, verify
 from mat.audit.models import GENESIS, AuditEvent
+from mat.clock import clinic_now
 from mat.database import utcnow
 from mat.extensions import db
 
@@ -86,7 +87,9 @@ def record(
     pending = db.session.info.setdefault(PENDING, [])
     pending.append(
         PendingEvent(
-            at=utcnow(),
+            # The app's clock (the wall clock in production; a test's or demo's fixed day when
+            # MAT_CLOCK is set), so events fall on the clinic days the rest of the record uses.
+            at=clinic_now() if has_app_context() else utcnow(),
             action=action,
             outcome=outcome,
             user_id=user_id,
