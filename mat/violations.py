@@ -39,3 +39,8 @@ def warnings(violations: list[Violation], *, justified: bool = False) -> list[Vi
     return [
         v for v in violations if v.severity == "warn" or (v.severity == "justify" and justified)
     ]
+
+
+def rule_ids(found: list[Violation]) -> list[str]:
+    """Each rule that fired, once, in the order found: what the audit trail stores."""
+    return list(dict.fromkeys(v.rule for v in found))

@@ -45,7 +45,7 @@ from mat.orders.service import governing_order, patient_orders, schedule_between
 from mat.patients.models import Patient
 from mat.patients.service import get_patient
 from mat.profiles import Profile
-from mat.violations import Violation, blocking, warnings
+from mat.violations import Violation, blocking, rule_ids, warnings
 
 # A dose may be back-entered (downtime) up to this many days after its date; older gaps are a
 # records problem for the program director, not a form to fill in at the window.
@@ -64,10 +64,6 @@ class DosePlan:
     warnings: list[Violation] = field(default_factory=list)
     missed_days: int = 0
     take_home_ceiling_days: int | None = None
-
-
-def _rule_ids(found: list[Violation]) -> list[str]:
-    return list(dict.fromkeys(v.rule for v in found))
 
 
 def dose_plan(patient_id: int, day: date, now: datetime, profile: Profile) -> DosePlan:
@@ -145,9 +141,37 @@ def _attempt(patient_id: int, day: date, slot: str) -> int:
     return len(corrected) + 1
 
 
-def _insert(dose: Dose) -> Dose:
-    """Insert now, so a lost race is a 409 here rather than a failed commit later. After the
-    error the transaction is only rolled back (by the error handler), never continued."""
+def _insert_dose(
+    patient_id: int,
+    order: Order,
+    planned: PlannedDose,
+    mode: str,
+    by: User,
+    now: datetime,
+    found: list[Violation],
+    profile: Profile,
+    **flags: Any,
+) -> Dose:
+    """Insert the planned dose as given now by ``by``, with the warnings and the profile that
+    judged it. Flushed at once, so a lost race is a 409 here rather than a failed commit later
+    (after the error the transaction is only rolled back, by the error handler)."""
+    dose = Dose(
+        patient_id=patient_id,
+        order_id=order.id,
+        medication_id=order.medication_id,
+        service_date=planned.date,
+        slot=planned.slot,
+        attempt=_attempt(patient_id, planned.date, planned.slot),
+        mode=mode,
+        amount_mg=planned.dose_mg,
+        volume_ml=planned.volume_ml,
+        dispensed_at=now,
+        dispenser=by,
+        warnings=json.dumps([v.as_dict() for v in warnings(found)]),
+        profile_id=profile.id,
+        profile_version=profile.version,
+        **flags,
+    )
     db.session.add(dose)
     try:
         db.session.flush()
@@ -188,31 +212,23 @@ def record_dose(
     assert asked is not None
     order = governing_order(orders, day)
     assert order is not None
-    dose = _insert(
-        Dose(
-            patient_id=patient.id,
-            order_id=order.id,
-            medication_id=order.medication_id,
-            service_date=day,
-            slot=asked.slot,
-            attempt=_attempt(patient.id, day, asked.slot),
-            mode="observed",
-            amount_mg=asked.dose_mg,
-            volume_ml=asked.volume_ml,
-            dispensed_at=now,
-            dispenser=by,
-            late_entry_reason=(data.get("late_entry_reason") or "").strip() or None,
-            warnings=json.dumps([v.as_dict() for v in warnings(found)]),
-            profile_id=profile.id,
-            profile_version=profile.version,
-        )
+    dose = _insert_dose(
+        patient.id,
+        order,
+        asked,
+        "observed",
+        by,
+        now,
+        found,
+        profile,
+        late_entry_reason=(data.get("late_entry_reason") or "").strip() or None,
     )
     record(
         "dose.observed",
         entity_type="dose",
         entity_id=dose.id,
         patient_id=patient.id,
-        rules=_rule_ids(found),
+        rules=rule_ids(found),
         detail={
             "date": day.isoformat(),
             "slot": asked.slot,
@@ -263,24 +279,16 @@ def dispense_take_homes(
     for day, day_doses in planned.items():
         for plan, governing in day_doses:
             doses.append(
-                _insert(
-                    Dose(
-                        patient_id=patient.id,
-                        order_id=governing.id,
-                        medication_id=governing.medication_id,
-                        service_date=day,
-                        slot=plan.slot,
-                        attempt=_attempt(patient.id, day, plan.slot),
-                        mode="take_home",
-                        amount_mg=plan.dose_mg,
-                        volume_ml=plan.volume_ml,
-                        dispensed_at=now,
-                        dispenser=by,
-                        closure_dose=day in closures,
-                        warnings=json.dumps([v.as_dict() for v in warnings(found)]),
-                        profile_id=profile.id,
-                        profile_version=profile.version,
-                    )
+                _insert_dose(
+                    patient.id,
+                    governing,
+                    plan,
+                    "take_home",
+                    by,
+                    now,
+                    found,
+                    profile,
+                    closure_dose=day in closures,
                 )
             )
     record(
@@ -288,7 +296,7 @@ def dispense_take_homes(
         entity_type="dose",
         entity_id=",".join(str(d.id) for d in doses),
         patient_id=patient.id,
-        rules=_rule_ids(found),
+        rules=rule_ids(found),
         detail={"dates": [d.isoformat() for d in planned], "profile": profile.label},
     )
     return doses

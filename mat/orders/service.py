@@ -29,7 +29,7 @@ from mat.orders.stored import StoredSchedule
 from mat.patients.models import Patient
 from mat.patients.service import get_patient
 from mat.profiles import Profile
-from mat.violations import Violation, blocking, warnings
+from mat.violations import Violation, blocking, rule_ids, warnings
 
 # An order is signed for today or a later date, at most this far ahead: a date a year out is
 # far more often a typing error than a plan.
@@ -177,7 +177,7 @@ def preview_order(
         entity_id=patient.id,
         patient_id=patient.id,
         outcome="refused" if refused else "done",
-        rules=_rule_ids(found),
+        rules=rule_ids(found),
         detail={"medication": spec.medication, "kind": spec.kind},
     )
     return Preview(planned, found)
@@ -234,7 +234,7 @@ def sign_order(
         entity_type="order",
         entity_id=order.id,
         patient_id=patient.id,
-        rules=_rule_ids(found),
+        rules=rule_ids(found),
         detail={
             "medication": spec.medication,
             "kind": spec.kind,
@@ -245,10 +245,6 @@ def sign_order(
         },
     )
     return order
-
-
-def _rule_ids(found: list[Violation]) -> list[str]:
-    return list(dict.fromkeys(v.rule for v in found))
 
 
 def get_order(order_id: int) -> Order:
