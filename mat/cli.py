@@ -80,5 +80,7 @@ def verify() -> None:
 
 
 def register(app: Flask) -> None:
-    for group in (user_cli, demo_cli, audit_cli):
+    from mat.reports.cli import report_cli
+
+    for group in (user_cli, demo_cli, audit_cli, report_cli):
         app.cli.add_command(group)

@@ -43,10 +43,13 @@ def register(app: Flask) -> None:
     from mat.dosing.api import blp as dosing_api
     from mat.dosing.api_safety import blp as dosing_safety_api
     from mat.dosing.situation import open_holds_answer
+    from mat.dosing.views import bp as dosing_pages
     from mat.formulary.api import blp as formulary_api
     from mat.orders.api import blp as orders_api
     from mat.orders.service import active_order_answer
     from mat.patients.api import blp as patients_api
+    from mat.reports.api import blp as reports_api
+    from mat.reports.views import bp as reports_pages
 
     for blueprint in (
         auth_api,
@@ -56,11 +59,14 @@ def register(app: Flask) -> None:
         dosing_api,
         dosing_safety_api,
         audit_api,
+        reports_api,
     ):
         # The API authenticates with bearer tokens, never cookies, so CSRF tokens do not apply.
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(auth_pages)
     app.register_blueprint(audit_pages)
+    app.register_blueprint(dosing_pages)
+    app.register_blueprint(reports_pages)
     DETAIL_PARTS["active_order"] = active_order_answer
     DETAIL_PARTS["open_holds"] = open_holds_answer

@@ -23,14 +23,22 @@ bp = Blueprint("auth", __name__)
 # What each role does first, in the order a person with several roles sees them, and the
 # endpoint of that role's first screen (None until the screen exists).
 ROLE_HOME: dict[str, tuple[str, str, str | None]] = {
-    "nurse": ("Dosing window", "Record observed and take-home doses, holds and screens.", None),
+    "nurse": (
+        "Dosing window",
+        "Record observed and take-home doses, holds and screens.",
+        "dosing.window",
+    ),
     "prescriber": (
         "Orders",
         "Sign and adjust induction, titration, maintenance and taper orders.",
         None,
     ),
     "auditor": ("Audit", "Export dispensing logs and check the audit trail.", "audit.events"),
-    "admin": ("Administration", "Manage users, clinic closures and the formulary.", None),
+    "admin": (
+        "Administration",
+        "Manage users, clinic closures and the formulary; download the dispensing log.",
+        "reports.index",
+    ),
 }
 
 

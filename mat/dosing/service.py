@@ -129,7 +129,7 @@ def _refuse(found: list[Violation], what: str) -> None:
     refused = blocking(found)
     if not refused:
         return
-    message = f"{what} was not recorded: " + " ".join(v.message for v in refused)
+    message = f"{what}: " + " ".join(v.message for v in refused)
     if any(v.rule == "already_dosed" for v in refused):
         raise Conflict(message, code="already_dosed", violations=found)
     raise RuleViolation(message, code="dose_blocked", violations=found)
@@ -207,7 +207,7 @@ def record_dose(
     if asked is not None:
         found += amount_violations(asked, data["amount_mg"])
     found += late_entry_violations(day, today, data.get("late_entry_reason"), profile)
-    _refuse(found, "The dose")
+    _refuse(found, "The dose was not recorded")
     # no_active_order or already_dosed refused every case without a slot to give
     assert asked is not None
     order = governing_order(orders, day)
@@ -273,7 +273,7 @@ def dispense_take_homes(
     order = governing_order(orders, first) or governing_order(orders, today)
     if order is not None:
         found += _take_home_rules(patient, orders, order, dates, today, profile)
-    _refuse(found, "The take-home doses")
+    _refuse(found, "The take-home doses were not handed out")
     closures = closures_between(min(dates), max(dates))
     doses: list[Dose] = []
     for day, day_doses in planned.items():

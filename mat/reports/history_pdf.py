@@ -1,0 +1,241 @@
+"""A patient's dosing history as a PDF, for the prescriber's chart review and the auditor.
+
+Demographics; the orders that covered the range with their justifications and warnings; a chart
+of the dose planned and the dose given each day; the doses; holds, drug screens, withheld doses
+and corrections. One patient over at most a year is a few pages, laid out with reportlab's
+platypus (tables that break across pages), in the same page frame as the dispensing log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, BinaryIO
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.charts.legends import Legend
+from reportlab.graphics.charts.lineplots import LinePlot
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib.colors import Color
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from mat.clock import clinic_zone
+from mat.patients.models import Patient
+from mat.reports.history import History, read_history, warnings_of
+from mat.reports.log_rows import amount_text
+from mat.reports.pdf_page import (
+    BOLD,
+    FONT,
+    FOOTER_HEIGHT,
+    HEADER_HEIGHT,
+    MARGIN,
+    PAGE_SIZES,
+    TEXT_WIDTH,
+    PageFrame,
+    TotalPagesCanvas,
+)
+
+BODY = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=11)
+SMALL = ParagraphStyle("small", parent=BODY, fontSize=8, leading=10)
+HEADING = ParagraphStyle("heading", fontName=BOLD, fontSize=11, leading=14, spaceBefore=10,
+                         spaceAfter=4)  # fmt: skip
+PLANNED, GIVEN = Color(0.55, 0.55, 0.55), Color(0.04, 0.36, 0.68)
+GRID = Color(0.8, 0.8, 0.8)
+
+
+def _p(text: str, style: ParagraphStyle = SMALL) -> Paragraph:
+    return Paragraph(escape(text), style)
+
+
+def _table(header: Sequence[str], rows: list[list[Any]], widths: Sequence[float]) -> Table:
+    cells = [[_p(h) for h in header]] + [
+        [cell if isinstance(cell, Flowable) else _p(str(cell)) for cell in row] for row in rows
+    ]
+    table = Table(cells, colWidths=list(widths), repeatRows=1, hAlign="LEFT")
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, 0), BOLD),
+                ("BACKGROUND", (0, 0), (-1, 0), Color(0.9, 0.9, 0.9)),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.3, GRID),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return table
+
+
+def _section(title: str, rows: list[list[Any]], empty: str, table: Table | None) -> list[Any]:
+    return [Paragraph(escape(title), HEADING), table if rows and table else _p(empty, BODY)]
+
+
+def _local(at: datetime) -> str:
+    return at.astimezone(clinic_zone()).strftime("%Y-%m-%d %H:%M")
+
+
+def _demographics(patient: Patient) -> list[Any]:
+    facts = [
+        ["Name", patient.display_name, "MRN", patient.mrn],
+        ["Date of birth", patient.date_of_birth.isoformat(), "Admitted (day 1)",
+         patient.admitted_on.isoformat()],
+        ["Level of care", patient.level_of_care.replace("_", " "), "Status", patient.status],
+    ]  # fmt: skip
+    table = Table([[_p(str(c), BODY) for c in row] for row in facts], colWidths=[80, 180, 90, 173])
+    table.setStyle(TableStyle([("FONT", (0, 0), (0, -1), BOLD), ("FONT", (2, 0), (2, -1), BOLD)]))
+    return [Paragraph("Patient", HEADING), table]
+
+
+def _orders(history: History) -> list[Any]:
+    flow: list[Any] = [Paragraph("Orders", HEADING)]
+    if not history.orders:
+        flow.append(_p("No order covered these days.", BODY))
+    for order, status in history.orders:
+        ends = order.end_date.isoformat() if order.end_date else "open-ended"
+        title = (
+            f"Order #{order.id}: {order.medication.code} {order.kind}, {order.start_date} to "
+            f"{ends}, {status}"
+        )
+        flow.append(Paragraph(f"<b>{escape(title)}</b>", BODY))
+        steps = ", ".join(
+            f"from {s.start}: {amount_text(s.dose_mg)} mg" for s in order.stored.steps
+        )
+        signed = f"Signed by {order.signed_by.full_name} on {_local(order.signed_at)}."
+        lines = [f"Schedule: {steps}.", signed]
+        take_home = order.stored.take_home
+        if take_home is not None:
+            days = sorted(take_home.weekdays) + sorted(d.isoformat() for d in take_home.dates)
+            lines.append(f"Take-homes authorized: {', '.join(days)}.")
+        if order.discontinuation is not None:
+            stop = order.discontinuation
+            lines.append(f"Discontinued from {stop.effective_on}: {stop.reason}")
+        lines.append(f"Justification: {order.justification or 'none needed'}")
+        for warning in warnings_of(order):
+            lines.append(f"Warning {warning['rule']}: {warning['message']}")
+        flow += [_p(line) for line in lines]
+        flow.append(Spacer(1, 5))
+    return flow
+
+
+def _chart(history: History) -> list[Any]:
+    """Planned and given mg per day: a missed or short day shows as a drop of the given line."""
+    height = 170
+    drawing = Drawing(TEXT_WIDTH, height)
+    plot = LinePlot()
+    plot.x, plot.y, plot.width, plot.height = 36, 34, TEXT_WIDTH - 48, height - 52
+    # Floats for drawing only: the numbers in every table stay exact.
+    planned = [(n, float(d.planned_mg)) for n, d in enumerate(history.days)]
+    given = [(n, float(d.given_mg)) for n, d in enumerate(history.days)]
+    plot.data = [planned, given]
+    plot.lines[0].strokeColor, plot.lines[0].strokeWidth = PLANNED, 2.5
+    plot.lines[0].strokeDashArray = [4, 2]
+    plot.lines[1].strokeColor, plot.lines[1].strokeWidth = GIVEN, 1.2
+    top = max([v for _, v in planned + given] + [1.0])
+    plot.yValueAxis.valueMin, plot.yValueAxis.valueMax = 0, top * 1.15
+    plot.yValueAxis.labels.fontName, plot.yValueAxis.labels.fontSize = FONT, 7
+    last = max(len(history.days) - 1, 1)
+    step = max(1, round(last / 8))
+    plot.xValueAxis.valueMin, plot.xValueAxis.valueMax = 0, last
+    plot.xValueAxis.valueSteps = list(range(0, last + 1, step))
+    days = history.days
+
+    def label(n: float) -> str:
+        return days[int(n)].day.strftime("%m-%d") if 0 <= int(n) < len(days) else ""
+
+    plot.xValueAxis.labelTextFormat = label
+    plot.xValueAxis.labels.fontName, plot.xValueAxis.labels.fontSize = FONT, 7
+    drawing.add(plot)
+    legend = Legend()
+    legend.x, legend.y, legend.fontName, legend.fontSize = 40, height - 6, FONT, 7.5
+    legend.alignment, legend.columnMaximum, legend.dx = "right", 1, 14
+    legend.colorNamePairs = [
+        (PLANNED, "planned mg"),
+        (GIVEN, "given mg (voids and spills left out)"),
+    ]
+    drawing.add(legend)
+    return [Paragraph("Planned and given dose per day (mg)", HEADING), drawing]
+
+
+def _status(dose: Any) -> str:
+    return "given" if dose.correction is None else f"{dose.correction.kind}ed"
+
+
+def _note(dose: Any) -> str:
+    if dose.late_entry_reason:
+        return f"late entry, {_local(dose.dispensed_at)}: {dose.late_entry_reason}"
+    if dose.mode == "take_home":
+        return f"handed out {_local(dose.dispensed_at)}"
+    return ""
+
+
+def _records(history: History) -> list[Any]:
+    doses = [
+        [d.service_date, d.slot, d.mode.replace("_", "-"), amount_text(d.amount_mg),
+         amount_text(d.volume_ml), d.dispenser.initials, _status(d), _note(d)]
+        for d in history.doses
+    ]  # fmt: skip
+    holds = [
+        [_local(h.set_at), h.reason, h.set_by.initials,
+         _local(h.release.at) + ": " + h.release.reason if h.release else "open"]
+        for h in history.holds
+    ]  # fmt: skip
+    screens = [
+        [s.collected_on, ", ".join(f"{k} {v}" for k, v in sorted(s.result_map.items())),
+         s.recorded_by.initials]
+        for s in history.screens
+    ]  # fmt: skip
+    withheld = [[w.service_date, w.reason, w.by.initials] for w in history.withheld]
+    corrections = [
+        [f"#{d.id}", d.service_date, d.correction.kind, d.correction.reason,
+         d.correction.by.initials, d.correction.witness.initials, _local(d.correction.at)]
+        for d in history.corrected
+        if d.correction is not None
+    ]  # fmt: skip
+    return [
+        *_section("Doses", doses, "No doses in these days.", _table(
+            ["Date", "Slot", "Mode", "mg", "mL", "By", "Status", "Note"], doses,
+            [58, 36, 52, 36, 36, 30, 45, 230])),
+        *_section("Holds", holds, "No holds in these days.", _table(
+            ["Set", "Reason", "By", "Released"], holds, [82, 191, 30, 220])),
+        *_section("Drug screens", screens, "No drug screens collected in these days.", _table(
+            ["Collected", "Results", "By"], screens, [70, 420, 33])),
+        *_section("Withheld doses", withheld, "No dose was withheld in these days.", _table(
+            ["Date", "Reason", "By"], withheld, [70, 420, 33])),
+        *_section("Corrections", corrections, "No dose was voided or spilled.", _table(
+            ["Dose", "Date", "Kind", "Reason", "By", "Witness", "Recorded"], corrections,
+            [40, 58, 34, 222, 30, 44, 95])),
+    ]  # fmt: skip
+
+
+def write_history_pdf(
+    patient: Patient,
+    first: date,
+    last: date,
+    out: BinaryIO,
+    *,
+    page: str,
+    clinic: str,
+    printed_at: datetime,
+) -> None:
+    history = read_history(patient, first, last)
+    subtitle = f"{patient.display_name} ({patient.mrn}), {first.isoformat()} to {last.isoformat()}"
+    frame = PageFrame(clinic, "Dosing history", subtitle, printed_at)
+    width, _ = PAGE_SIZES[page]
+    doc = SimpleDocTemplate(
+        out,
+        pagesize=PAGE_SIZES[page],
+        leftMargin=MARGIN,
+        rightMargin=width - MARGIN - TEXT_WIDTH,
+        topMargin=MARGIN + HEADER_HEIGHT,
+        bottomMargin=MARGIN + FOOTER_HEIGHT,
+        title=f"Dosing history {subtitle}",
+        author=clinic,
+    )
+    story = [*_demographics(patient), *_orders(history), *_chart(history), *_records(history)]
+
+    def on_page(canvas: Any, document: Any) -> None:
+        frame.draw(canvas, document.page)
+
+    doc.build(story, onFirstPage=on_page, onLaterPages=on_page, canvasmaker=TotalPagesCanvas)

@@ -1,0 +1,257 @@
+"""The dispensing log as a PDF, from the same entries as the CSV and the JSON.
+
+Layout: one block per clinic day and dispenser (the daily log groups rows by dispenser,
+clinical-rules.md "Records"), each ending with that dispenser's day totals by product and a line
+for their initials; then a summary per product over the whole range and a product legend.
+Late entries and corrections are flagged in words (LATE, VOID of #id, SPILL of #id) on a grey
+band, so they stand out on a black-and-white printout. A take-home row names the day the dose
+is for.
+
+Totals count dose rows as handed out; corrections are totalled on their own lines (a void says
+the dose row was an error, a spill that the dose was lost): the reader sees both, nothing is
+netted silently.
+
+reportlab keeps the whole document in memory until it is saved, so the API caps the PDF's range
+(``MAX_PDF_DAYS`` in ``mat.reports.schemas``); CSV and JSON stream any range.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import BinaryIO
+
+from mat.reports.log_rows import LogEntry, LogQuery, amount_text
+from mat.reports.pdf_page import TEXT_WIDTH, PageFrame, ReportCanvas
+
+LINE = 11.0
+# (title, x from the left margin, width, right-aligned): 523 pt, the width A4 allows.
+TABLE = (
+    ("Time", 0, 30, False),
+    ("MRN", 30, 58, False),
+    ("Patient", 88, 112, False),
+    ("Product", 200, 66, False),
+    ("Mode", 266, 46, False),
+    ("mg", 312, 34, True),
+    ("mL", 346, 34, True),
+    ("Dose #", 388, 36, False),
+    ("Flags", 424, TEXT_WIDTH - 424, False),
+)
+
+
+@dataclass
+class Tally:
+    count: int = 0
+    mg: Decimal = Decimal(0)
+    ml: Decimal = Decimal(0)
+
+    def add(self, mg: Decimal, ml: Decimal | None) -> None:
+        self.count += 1
+        self.mg += mg
+        self.ml += ml or 0
+
+
+@dataclass
+class ProductTotals:
+    """One product's totals: doses by mode, and the corrections recorded, by kind."""
+
+    liquid: bool
+    observed: Tally = field(default_factory=Tally)
+    take_home: Tally = field(default_factory=Tally)
+    void: Tally = field(default_factory=Tally)
+    spill: Tally = field(default_factory=Tally)
+
+    def add(self, entry: LogEntry) -> None:
+        row = entry.row
+        kind = row.correction_kind or row.mode
+        getattr(self, kind).add(row.amount_mg, row.volume_ml)
+
+    def lines(self, code: str) -> list[str]:
+        """``METH-10MGML: 3 observed, 1 take-home, 160 mg, 16 mL`` and a line per correction
+        kind, in words a test (and an auditor) can read back."""
+        mg = self.observed.mg + self.take_home.mg
+        ml = self.observed.ml + self.take_home.ml
+        doses = f"{self.observed.count} observed, {self.take_home.count} take-home"
+        lines = []
+        if self.observed.count or self.take_home.count:  # a block may hold only a correction
+            lines.append(f"{code}: {doses}, {self._amounts(mg, ml)}")
+        for kind, tally in (("voided", self.void), ("spilled", self.spill)):
+            if tally.count:
+                amounts = self._amounts(tally.mg, tally.ml)
+                lines.append(f"{code}: {tally.count} {kind}, {amounts}")
+        return lines
+
+    def _amounts(self, mg: Decimal, ml: Decimal) -> str:
+        text = f"{amount_text(mg)} mg"
+        return f"{text}, {amount_text(ml)} mL" if self.liquid else text
+
+
+def _add(totals: dict[str, ProductTotals], entry: LogEntry) -> None:
+    code = entry.row.product
+    if code not in totals:
+        totals[code] = ProductTotals(liquid=entry.row.dosage_form == "liquid")
+    totals[code].add(entry)
+
+
+def flags(entry: LogEntry) -> tuple[str, bool]:
+    """The row's flag text, and whether it marks a late entry or a correction."""
+    row = entry.row
+    if row.correction_kind:
+        witness = f" wit. {entry.witness_initials}" if entry.witness_initials else ""
+        return f"{row.correction_kind.upper()} of #{row.correction_of}{witness}", True
+    if row.late_entry:
+        return f"LATE entered {row.dispensed_at:%m-%d %H:%M}", True
+    if row.mode == "take_home":
+        return f"for {entry.service_date:%a %Y-%m-%d}", False
+    return "", False
+
+
+class _LogLayout:
+    def __init__(self, pdf: ReportCanvas) -> None:
+        self.pdf = pdf
+        self.block: tuple[date, int] | None = None
+        self.heading = ""
+        self.initials = ""
+        self.day_totals: dict[str, ProductTotals] = {}
+        self.totals: dict[str, ProductTotals] = {}
+        self.products: dict[str, str] = {}
+
+    def entry(self, entry: LogEntry) -> None:
+        key = (entry.row.dispensed_on, entry.dispenser_id)
+        if key != self.block:
+            self.close_block()
+            self.open_block(key, entry)
+        elif self.pdf.ensure(LINE):
+            self.block_heading(continued=True)
+        self.row(entry)
+        _add(self.day_totals, entry)
+        _add(self.totals, entry)
+        row = entry.row
+        legend = f"{entry.product_name} ({row.substance}, {row.dosage_form}, {row.strength})"
+        self.products.setdefault(row.product, legend)
+
+    def open_block(self, key: tuple[date, int], entry: LogEntry) -> None:
+        self.block, self.day_totals = key, {}
+        self.initials = entry.row.dispenser_initials
+        self.heading = f"{key[0]:%a %Y-%m-%d}   Dispenser: {entry.dispenser_name} ({self.initials})"
+        # A block's heading never ends a page alone: it comes with at least two rows.
+        self.pdf.ensure(2 * LINE + 18 + 2 * LINE)
+        self.block_heading(continued=False)
+
+    def block_heading(self, *, continued: bool) -> None:
+        pdf = self.pdf
+        pdf.y -= 14
+        pdf.shade(14)
+        pdf.text(4, self.heading + ("  (continued)" if continued else ""), size=9.5, bold=True)
+        pdf.y -= LINE + 2
+        for title, x, width, right in TABLE:
+            if right:
+                pdf.text_right(x + width, title, size=7, bold=True)
+            else:
+                pdf.text(x, title, size=7, bold=True)
+        pdf.y -= 3
+        pdf.rule()
+        pdf.y -= LINE - 2
+
+    def row(self, entry: LogEntry) -> None:
+        pdf, row = self.pdf, entry.row
+        flag, marked = flags(entry)
+        if marked:
+            pdf.shade(LINE)
+        time = "" if row.late_entry and not row.correction_kind else f"{row.dispensed_at:%H:%M}"
+        cells = (
+            time,
+            row.patient_mrn,
+            row.patient_name,
+            row.product,
+            row.mode.replace("_", "-"),
+            amount_text(row.amount_mg),
+            amount_text(row.volume_ml),
+            "" if row.dose_id is None else str(row.dose_id),
+        )
+        for (_, x, width, right), cell in zip(TABLE, cells, strict=False):
+            if right:
+                pdf.text_right(x + width, cell)
+            else:
+                pdf.text(x, cell, width=width - 3)
+        _, x, width, _ = TABLE[-1]
+        pdf.text(x, flag, bold=marked, width=width)
+        pdf.y -= LINE
+
+    def close_block(self) -> None:
+        if self.block is None:
+            return
+        pdf = self.pdf
+        lines = [line for code, t in self.day_totals.items() for line in t.lines(code)]
+        if pdf.ensure(6 + LINE * (len(lines) + 1) + 30):
+            self.block_heading(continued=True)
+        pdf.y += LINE - 4
+        pdf.rule()
+        pdf.y -= LINE
+        day = self.block[0]
+        pdf.text(4, f"Day totals of {self.initials} on {day.isoformat()}", size=8, bold=True)
+        for line in lines:
+            pdf.y -= LINE
+            pdf.text(16, line)
+        pdf.y -= 20
+        pdf.text(
+            4,
+            f"Dispenser ({self.initials}) initials: ____________     "
+            "Reviewed by: ____________     Date: ____________",
+            size=8.5,
+        )
+        pdf.y -= 12
+        self.block = None
+
+    def summary(self, query: LogQuery) -> None:
+        pdf = self.pdf
+        lines = [line for code in sorted(self.totals) for line in self.totals[code].lines(code)]
+        legend = [f"{code} = {self.products[code]}" for code in sorted(self.products)]
+        pdf.ensure(30 + LINE * (len(lines) + 2))
+        pdf.y -= 18
+        pdf.shade(14)
+        title = f"Summary by product, {query.first.isoformat()} to {query.last.isoformat()}"
+        pdf.text(4, title, size=9.5, bold=True)
+        if not lines:
+            pdf.y -= LINE + 4
+            pdf.text(4, "No doses and no corrections were recorded in this range.")
+        for line in lines:
+            pdf.y -= LINE + 1
+            pdf.ensure(LINE)
+            pdf.text(16, line)
+        pdf.y -= 6
+        for line in legend:
+            pdf.y -= LINE
+            pdf.ensure(LINE)
+            pdf.text(16, line, size=7.5)
+
+
+def _subtitle(query: LogQuery) -> str:
+    text = f"{query.first.isoformat()} to {query.last.isoformat()}"
+    if query.product:
+        text += f", product {query.product}"
+    if query.substance:
+        text += f", {query.substance} only"
+    return text
+
+
+def write_log_pdf(
+    entries: Iterable[LogEntry],
+    query: LogQuery,
+    out: BinaryIO,
+    *,
+    page: str,
+    clinic: str,
+    printed_at: datetime,
+) -> None:
+    """Lay the entries out page by page into ``out`` (reportlab writes it at the end)."""
+    frame = PageFrame(clinic, "Dispensing log", _subtitle(query), printed_at)
+    pdf = ReportCanvas(out, page=page, frame=frame)
+    layout = _LogLayout(pdf)
+    for entry in entries:
+        layout.entry(entry)
+    layout.close_block()
+    layout.summary(query)
+    pdf.finish()

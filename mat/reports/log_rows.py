@@ -1,0 +1,331 @@
+"""The dispensing log (DEA 21 CFR 1304.24): its rows, streamed from the database.
+
+One row per dose handed out (observed or take-home) and one per correction (void or spill), in
+the columns of api-contract.md ("Dispensing log export"). Every format (CSV, JSON, PDF) is
+written from these rows, so the formats never disagree.
+
+What a row's ``dispensed_on`` and ``dispensed_at`` mean (the log's day is the clinic-local day):
+
+- An observed dose: the day it was given (its service date) and the time it was recorded.
+- A take-home dose: the clinic day it was *handed out* (the local date of ``dispensed_at``),
+  not the day it is for: DEA records the dispensing date, and a weekend's take-homes leave the
+  stock on Friday. The day it is for is the entry's ``service_date`` (shown in the PDF).
+- A late entry (a back-entered observed dose): the day it was given, its service date, with
+  ``late_entry`` true. Its ``dispensed_at`` is when it was entered (the time of giving is not
+  known), so it lies on a later day: the flag says why.
+- A correction: the day and time the correction was recorded, in the block of the nurse who
+  recorded it; it carries the corrected dose's patient, product, mode and amounts,
+  ``correction_of`` (the corrected dose's id) and ``correction_kind``; ``dose_id`` is empty
+  (the row is not a dose) and ``late_entry`` is false.
+
+Rows are ordered by ``dispensed_on``, dispenser (user id: initials are not unique), then
+``dispensed_at`` and id, so each day falls into one block per dispenser. Amounts stay
+``Decimal`` all the way to the text.
+
+The rows are read day by day (a clinic day is 23 to 25 hours in UTC), each day one query
+streamed with ``yield_per``: never the whole range in memory. An export covers the rows as they
+stood when it was asked for (``LogSnapshot``): later doses and corrections are left out, so
+the audit event says exactly what left the building.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Integer,
+    Row,
+    Select,
+    String,
+    and_,
+    cast,
+    false,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import aliased
+
+from mat.audit.queries import utc_bounds
+from mat.auth.models import User
+from mat.dosing.models import Dose, DoseCorrection
+from mat.dosing.service import TAKE_HOME_AHEAD_DAYS
+from mat.extensions import db
+from mat.formulary.models import Medication
+from mat.orders.schedule import tidy
+from mat.patients.models import Patient
+
+# Rows fetched per round trip.
+BATCH = 1000
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    """One line of the dispensing log: exactly the contract's columns, in its order."""
+
+    dispensed_on: date
+    dispensed_at: datetime  # aware, in the clinic's zone
+    patient_mrn: str
+    patient_name: str
+    substance: str
+    product: str  # formulary code
+    strength: str  # "10 mg/mL", "8 mg/tablet"
+    dosage_form: str
+    mode: str  # observed, take_home
+    amount_mg: Decimal
+    volume_ml: Decimal | None  # liquids only
+    dispenser_initials: str
+    dose_id: int | None  # None on a correction row
+    late_entry: bool
+    correction_of: int | None
+    correction_kind: str | None  # void, spill
+
+
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LogRow))
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """A row with what the PDF shows besides: the day a dose is for, the dispenser's name, the
+    witness of a correction and the product's name."""
+
+    row: LogRow
+    service_date: date
+    dispenser_id: int
+    dispenser_name: str
+    witness_initials: str | None
+    product_name: str
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """The clinic-local days ``first``..``last`` (both included), optionally one product (a
+    formulary code) or one substance."""
+
+    first: date
+    last: date
+    product: str | None = None
+    substance: str | None = None
+
+    def as_detail(self) -> dict[str, Any]:
+        return {
+            "from": self.first.isoformat(),
+            "to": self.last.isoformat(),
+            "product": self.product,
+            "substance": self.substance,
+        }
+
+
+@dataclass(frozen=True)
+class LogSnapshot:
+    """The newest dose and correction an export covers."""
+
+    through_dose_id: int
+    through_correction_id: int
+
+    @classmethod
+    def now(cls) -> LogSnapshot:
+        return cls(
+            db.session.scalar(select(func.max(Dose.id))) or 0,
+            db.session.scalar(select(func.max(DoseCorrection.id))) or 0,
+        )
+
+
+@lru_cache(maxsize=4096)  # a clinic's doses repeat a few hundred amounts
+def amount_text(amount: Decimal | None) -> str:
+    """``Decimal("40.000")`` -> ``"40"``, ``None`` -> ``""``: the same text on both engines."""
+    return "" if amount is None else f"{tidy(amount):f}"
+
+
+@lru_cache(maxsize=256)
+def strength_text(strength_mg: Decimal, form: str, unit: str) -> str:
+    per = "mL" if form == "liquid" else unit
+    return f"{amount_text(strength_mg)} mg/{per}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Product:
+    code: str
+    name: str
+    substance: str
+    form: str
+    strength: str
+
+
+class _Reader:
+    """Turns the query's rows into log rows. Products and staff are a few dozen rows, read once
+    per export, so each of the many dose rows carries only ids for them."""
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self.products = {
+            m.id: _Product(
+                m.code, m.name, m.substance, m.form, strength_text(m.strength_mg, m.form, m.unit)
+            )
+            for m in db.session.scalars(select(Medication))
+        }
+        self.staff: dict[int, tuple[str, str]] = {
+            user_id: (initials, name)
+            for user_id, initials, name in db.session.execute(
+                select(User.id, User.initials, User.full_name)
+            )
+        }
+
+    def medication_ids(self, query: LogQuery) -> list[int] | None:
+        if query.product is None and query.substance is None:
+            return None
+        return [
+            medication_id
+            for medication_id, p in self.products.items()
+            if query.product in (None, p.code) and query.substance in (None, p.substance)
+        ]
+
+    def row(self, day: date, row: Row) -> LogRow:
+        (at, dispenser_id, kind_rank, dose_id, kind, late, _witness, _for, mode, amount, volume,
+         medication_id, mrn, family_name, given_name) = row  # fmt: skip
+        product = self.products[medication_id]
+        is_correction = kind_rank == 1
+        return LogRow(
+            dispensed_on=day,
+            dispensed_at=at.astimezone(self.zone),
+            patient_mrn=mrn,
+            patient_name=f"{family_name}, {given_name}",
+            substance=product.substance,
+            product=product.code,
+            strength=product.strength,
+            dosage_form=product.form,
+            mode=mode,
+            amount_mg=amount,
+            volume_ml=volume,
+            dispenser_initials=self.staff[dispenser_id][0],
+            dose_id=None if is_correction else dose_id,
+            late_entry=bool(late),
+            correction_of=dose_id if is_correction else None,
+            correction_kind=kind,
+        )
+
+    def entry(self, day: date, row: Row) -> LogEntry:
+        witness = row.witness_id
+        return LogEntry(
+            row=self.row(day, row),
+            service_date=row.service_date,
+            dispenser_id=row.dispenser_id,
+            dispenser_name=self.staff[row.dispenser_id][1],
+            witness_initials=None if witness is None else self.staff[witness][0],
+            product_name=self.products[row.medication_id].name,
+        )
+
+
+def _day_statement(
+    day: date, zone: ZoneInfo, medication_ids: list[int] | None, snapshot: LogSnapshot
+) -> Select:
+    """The day's dose rows and correction rows, in log order."""
+    start, end = utc_bounds(day, day, zone)
+    doses = select(
+        Dose.dispensed_at.label("at"),
+        Dose.dispenser_id.label("dispenser_id"),
+        literal(0).label("kind_rank"),
+        Dose.id.label("dose_id"),
+        cast(null(), String).label("correction_kind"),
+        Dose.late_entry_reason.is_not(None).label("late"),
+        cast(null(), Integer).label("witness_id"),
+        Dose.service_date.label("service_date"),
+        Dose.mode.label("mode"),
+        Dose.amount_mg.label("amount_mg"),
+        Dose.volume_ml.label("volume_ml"),
+        Dose.medication_id.label("medication_id"),
+        Dose.patient_id.label("patient_id"),
+        Dose.id.label("row_id"),
+    ).where(
+        Dose.id <= snapshot.through_dose_id,
+        # Take-homes are handed out at most TAKE_HOME_AHEAD_DAYS before the day they are for:
+        # this bound lets the (service_date, dispensed_at) index find a day's rows.
+        Dose.service_date.between(day, day + timedelta(days=TAKE_HOME_AHEAD_DAYS)),
+        or_(
+            and_(Dose.mode == "observed", Dose.service_date == day),
+            and_(Dose.mode == "take_home", Dose.dispensed_at >= start, Dose.dispensed_at < end),
+        ),
+    )
+    corrected = aliased(Dose)
+    corrections = (
+        select(
+            DoseCorrection.at,
+            DoseCorrection.by_id,
+            literal(1),
+            corrected.id,
+            DoseCorrection.kind,
+            false(),
+            DoseCorrection.witness_id,
+            corrected.service_date,
+            corrected.mode,
+            corrected.amount_mg,
+            corrected.volume_ml,
+            corrected.medication_id,
+            corrected.patient_id,
+            DoseCorrection.id,
+        )
+        .join(corrected, corrected.id == DoseCorrection.dose_id)
+        .where(
+            DoseCorrection.id <= snapshot.through_correction_id,
+            DoseCorrection.at >= start,
+            DoseCorrection.at < end,
+        )
+    )
+    if medication_ids is not None:
+        doses = doses.where(Dose.medication_id.in_(medication_ids))
+        corrections = corrections.where(corrected.medication_id.in_(medication_ids))
+    rows = union_all(doses, corrections).subquery("log")
+    c = rows.c
+    # The order of these columns is the one ``_Reader.row`` unpacks.
+    columns = [
+        c.at, c.dispenser_id, c.kind_rank, c.dose_id, c.correction_kind, c.late, c.witness_id,
+        c.service_date, c.mode, c.amount_mg, c.volume_ml, c.medication_id,
+        Patient.mrn, Patient.family_name, Patient.given_name,
+    ]  # fmt: skip
+    stmt = (
+        select(*columns)
+        .join(Patient, Patient.id == c.patient_id)
+        .order_by(c.dispenser_id, c.at, c.kind_rank, c.row_id)
+    )
+    return stmt.execution_options(yield_per=BATCH)
+
+
+def _read(
+    query: LogQuery,
+    zone: ZoneInfo,
+    snapshot: LogSnapshot,
+    make: Callable[[_Reader, date, Row], T],
+) -> Iterator[T]:
+    """The log in log order, one day's query at a time, a batch at a time."""
+    reader = _Reader(zone)
+    medication_ids = reader.medication_ids(query)
+    day = query.first
+    while day <= query.last:
+        result = db.session.execute(_day_statement(day, zone, medication_ids, snapshot))
+        try:
+            for batch in result.partitions():
+                for row in batch:
+                    yield make(reader, day, row)
+        finally:
+            result.close()  # a client that hangs up mid-download must not leave a cursor open
+        day += timedelta(days=1)
+
+
+def log_rows(query: LogQuery, zone: ZoneInfo, snapshot: LogSnapshot) -> Iterator[LogRow]:
+    """The rows of CSV and JSON."""
+    return _read(query, zone, snapshot, _Reader.row)
+
+
+def log_entries(query: LogQuery, zone: ZoneInfo, snapshot: LogSnapshot) -> Iterator[LogEntry]:
+    """The rows with what the PDF shows besides."""
+    return _read(query, zone, snapshot, _Reader.entry)

@@ -1,0 +1,93 @@
+"""The dispensing log as CSV and as JSON text, produced a batch of rows at a time.
+
+Both are generators of ``str`` chunks: the caller streams them to the client or to a file and
+nothing holds more than one batch. Amounts are written from their ``Decimal`` value, never
+through ``float``: ``40``, ``4.5``, as the contract's JSON numbers and the same text in the CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import islice
+
+from mat.reports.log_rows import COLUMNS, LogQuery, LogRow, amount_text
+
+# Rows per chunk handed to the client.
+CHUNK_ROWS = 500
+
+
+class _Line:
+    """A file-like object that hands back what the csv writer gives it, so each row is a str."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
+def _batches(rows: Iterable[LogRow]) -> Iterator[list[LogRow]]:
+    iterator = iter(rows)
+    while batch := list(islice(iterator, CHUNK_ROWS)):
+        yield batch
+
+
+def csv_cells(row: LogRow) -> list[str]:
+    """The row's cells as text; an empty cell is "not applicable" (volume of a tablet, the
+    dose id of a correction row)."""
+    return [
+        row.dispensed_on.isoformat(),
+        row.dispensed_at.isoformat(timespec="seconds"),
+        row.patient_mrn,
+        row.patient_name,
+        row.substance,
+        row.product,
+        row.strength,
+        row.dosage_form,
+        row.mode,
+        amount_text(row.amount_mg),
+        amount_text(row.volume_ml),
+        row.dispenser_initials,
+        "" if row.dose_id is None else str(row.dose_id),
+        "true" if row.late_entry else "false",
+        "" if row.correction_of is None else str(row.correction_of),
+        row.correction_kind or "",
+    ]
+
+
+def csv_text(rows: Iterable[LogRow]) -> Iterator[str]:
+    """The contract's header, then the rows."""
+    writer = csv.writer(_Line())
+    yield writer.writerow(COLUMNS)
+    for batch in _batches(rows):
+        yield "".join(writer.writerow(csv_cells(row)) for row in batch)
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, Decimal):
+        return amount_text(value)  # a JSON number, digit for digit
+    if isinstance(value, datetime):
+        return json.dumps(value.isoformat(timespec="seconds"))
+    if isinstance(value, date):
+        return json.dumps(value.isoformat())
+    return json.dumps(value)  # str, int, bool, None
+
+
+def json_object(row: LogRow) -> str:
+    return (
+        "{"
+        + ",".join(f"{json.dumps(name)}:{_json_value(getattr(row, name))}" for name in COLUMNS)
+        + "}"
+    )
+
+
+def json_text(query: LogQuery, rows: Iterable[LogRow]) -> Iterator[str]:
+    """``{"from": ..., "to": ..., "rows": [{...}, ...]}``, written as it is read."""
+    yield f'{{"from":"{query.first.isoformat()}","to":"{query.last.isoformat()}","rows":['
+    first = True
+    for batch in _batches(rows):
+        text = ",".join(json_object(row) for row in batch)
+        yield text if first else "," + text
+        first = False
+    yield "]}"

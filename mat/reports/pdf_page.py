@@ -1,0 +1,163 @@
+"""What every report PDF shares: page sizes, margins, fonts, the page header and footer, and
+"page n of m" in one pass.
+
+Margins are chosen so one layout fits both A4 (595 x 842 pt) and US Letter (612 x 792 pt): the
+text block is as wide as A4 allows and as tall as the page allows, so a page prints whole on
+either paper. The total page count is a PDF form drawn on every page and filled in after the
+last one, so the rows are read once (no second pass that could see a different database).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+from reportlab.lib.colors import Color, black
+from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfgen.canvas import Canvas
+
+PAGE_SIZES: dict[str, tuple[float, float]] = {"letter": LETTER, "a4": A4}
+MARGIN = 36.0  # half an inch: inside what office printers can print on both papers
+TEXT_WIDTH = min(width for width, _ in PAGE_SIZES.values()) - 2 * MARGIN
+FONT, BOLD = "Helvetica", "Helvetica-Bold"
+GREY = Color(0.35, 0.35, 0.35)
+SHADE = Color(0.9, 0.9, 0.9)
+HEADER_HEIGHT = 44.0
+FOOTER_HEIGHT = 16.0
+PART2_NOTICE = (
+    "Confidential patient record (42 CFR Part 2, HIPAA): do not disclose without the patient's "
+    "written consent or as the regulations permit."
+)
+_TOTAL_FORM = "mat_page_total"
+
+
+def fit(text: str, width: float, font: str = FONT, size: float = 8) -> str:
+    """``text`` cut with an ellipsis to ``width`` points: a long name never runs into the next
+    column."""
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+class TotalPagesCanvas(Canvas):
+    """A canvas whose pages show "Page n of m": each page draws the form ``mat_page_total``,
+    which is written once, when the document is saved and m is known.
+
+    Always ``invariant``: no creation date or random document id, so the same rows give the
+    same bytes (the CLI writes exactly what the API sends).
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs["invariant"] = 1
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+    def save(self) -> None:
+        pages = self.getPageNumber() - 1  # showPage has moved past the last page
+        self.beginForm(_TOTAL_FORM)
+        self.setFont(FONT, 9)
+        self.drawString(0, 0, str(max(pages, 1)))
+        self.endForm()
+        super().save()
+
+
+@dataclass(frozen=True)
+class PageFrame:
+    """What every page of a report shows around its body."""
+
+    clinic: str
+    title: str
+    subtitle: str
+    printed_at: datetime
+
+    def draw(self, c: Canvas, number: int) -> None:
+        height = c._pagesize[1]
+        left, right, head = MARGIN, MARGIN + TEXT_WIDTH, height - MARGIN
+        c.saveState()
+        c.setFillColor(black)
+        c.setFont(BOLD, 12)
+        c.drawString(left, head - 12, fit(self.clinic, TEXT_WIDTH - 110, BOLD, 12))
+        c.setFont(FONT, 9)
+        label = f"Page {number} of "
+        x = right - 85
+        c.drawString(x, head - 11, label)
+        c.saveState()
+        c.translate(x + stringWidth(label, FONT, 9), head - 11)
+        c.doForm(_TOTAL_FORM)
+        c.restoreState()
+        c.setFont(BOLD, 10)
+        c.drawString(left, head - 27, fit(f"{self.title}  {self.subtitle}", 340, BOLD, 10))
+        c.setFont(FONT, 8)
+        c.setFillColor(GREY)
+        printed = self.printed_at.strftime("%Y-%m-%d %H:%M ") + (self.printed_at.tzname() or "")
+        c.drawRightString(right, head - 27, f"Printed {printed}")
+        c.setLineWidth(0.8)
+        c.line(left, head - 34, right, head - 34)
+        c.setFont(FONT, 6.5)
+        c.drawString(left, MARGIN, fit(PART2_NOTICE, TEXT_WIDTH, FONT, 6.5))
+        c.restoreState()
+
+
+class ReportCanvas:
+    """A canvas for reports laid out line by line (the dispensing log): starts each page with
+    the frame and knows where the body's free space begins and ends."""
+
+    def __init__(self, out: BinaryIO, *, page: str, frame: PageFrame) -> None:
+        self.width, self.height = PAGE_SIZES[page]
+        self.canvas = TotalPagesCanvas(out, pagesize=(self.width, self.height))
+        self.canvas.setTitle(f"{frame.title} {frame.subtitle}")
+        self.canvas.setAuthor(frame.clinic)
+        self.frame = frame
+        self.left = MARGIN
+        self.right = MARGIN + TEXT_WIDTH
+        self.top = self.height - MARGIN - HEADER_HEIGHT
+        self.bottom = MARGIN + FOOTER_HEIGHT
+        self.pages = 1
+        self.frame.draw(self.canvas, self.pages)
+        self.y = self.top
+
+    def room(self, height: float) -> bool:
+        return self.y - height >= self.bottom
+
+    def next_page(self) -> None:
+        self.canvas.showPage()
+        self.pages += 1
+        self.frame.draw(self.canvas, self.pages)
+        self.y = self.top
+
+    def ensure(self, height: float) -> bool:
+        """Start a new page unless ``height`` fits; True when a page was started."""
+        if self.room(height):
+            return False
+        self.next_page()
+        return True
+
+    def text(
+        self, x: float, text: str, *, size: float = 8, bold: bool = False, width: float = 0
+    ) -> None:
+        """Text at ``x`` (from the left margin) on the current line's baseline."""
+        font = BOLD if bold else FONT
+        self.canvas.setFont(font, size)
+        shown = fit(text, width, font, size) if width else text
+        self.canvas.drawString(self.left + x, self.y, shown)
+
+    def text_right(self, x: float, text: str, *, size: float = 8, bold: bool = False) -> None:
+        self.canvas.setFont(BOLD if bold else FONT, size)
+        self.canvas.drawRightString(self.left + x, self.y, text)
+
+    def shade(self, height: float) -> None:
+        """A grey band behind the line about to be written (survives black-and-white print)."""
+        self.canvas.setFillColor(SHADE)
+        self.canvas.rect(self.left, self.y - 2.5, TEXT_WIDTH, height, stroke=0, fill=1)
+        self.canvas.setFillColor(black)
+
+    def rule(self, width: float = 0.4) -> None:
+        self.canvas.setLineWidth(width)
+        self.canvas.line(self.left, self.y, self.right, self.y)
+
+    def finish(self) -> None:
+        self.canvas.showPage()
+        self.canvas.save()

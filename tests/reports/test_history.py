@@ -1,0 +1,81 @@
+"""The patient dosing history PDF: what it shows, read back with pypdf."""
+
+from __future__ import annotations
+
+import io
+from datetime import time, timedelta
+
+from pypdf import PdfReader
+
+from tests.reports.conftest import DAY1, DAY2
+
+
+def text_of(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text(extraction_mode="layout") for page in reader.pages)
+
+
+def test_history_shows_orders_chart_and_every_record(api, clinic, clock, sign_order) -> None:
+    staff, fox = clinic.staff, clinic.patients["fox"]
+
+    def post(path: str, who: str, body: dict) -> None:
+        response = api("post", path, as_=staff[who], json=body)
+        assert response.status_code in (200, 201), response.get_json()
+
+    # Day 2 afternoon: a hold set and released, a screen, a new order above the high-dose mark.
+    clock.set(DAY2, time(14, 0))
+    hold = api(
+        "post", f"/api/v1/patients/{fox.id}/holds", as_=staff["nurse"], json={"reason": "Drowsy"}
+    ).get_json()
+    post(f"/api/v1/holds/{hold['id']}/release", "prescriber", {"reason": "Alert, reassessed"})
+    screen = {"collected_on": DAY2.isoformat(), "results": {"cocaine": "positive"}}
+    post(f"/api/v1/patients/{fox.id}/drug-screens", "nurse", screen)
+    order = sign_order(
+        fox,
+        dose_mg=110,
+        start_date=(DAY2 + timedelta(days=1)).isoformat(),
+        justification="Stable on 110 mg at the previous program; ECG on file.",
+    )
+    assert order["warnings"], order
+    # Day 3: the dose is withheld.
+    clock.set(DAY2 + timedelta(days=1), time(9, 0))
+    post(f"/api/v1/patients/{fox.id}/doses/withheld", "nurse", {"reason": "Appeared intoxicated"})
+
+    response = api(
+        "get",
+        f"/api/v1/patients/{fox.id}/history?from={DAY1}&to={DAY2 + timedelta(days=1)}",
+        as_=staff["prescriber"],
+    )
+    assert response.status_code == 200
+    text = text_of(response.get_data())
+    for expected in (
+        "Dosing history  Fox, Di (MRN-400)",
+        "Date of birth",
+        f"Order #{order['id']}: METH-10MGML maintenance",
+        "Justification: Stable on 110 mg at the previous program; ECG on file.",
+        f"Warning {order['warnings'][0]['rule']}",
+        "Planned and given dose per day (mg)",
+        "Drowsy",
+        "Alert, reassessed",
+        "cocaine positive",
+        "Appeared intoxicated",
+        "late entry",
+        "Confidential patient record (42 CFR Part 2",
+    ):
+        assert expected in text, expected
+    # Fox's late entry for day 1 is a dose of 30 mg given by AN.
+    assert any("observed" in line and "30" in line and "AN" in line for line in text.splitlines())
+
+
+def test_history_lists_corrections_and_take_homes(api, clinic) -> None:
+    cruz = clinic.patients["cruz"]
+    response = api(
+        "get",
+        f"/api/v1/patients/{cruz.id}/history?from={DAY1}&to={DAY2}",
+        as_=clinic.staff["auditor"],
+    )
+    text = text_of(response.get_data())
+    assert "spill" in text and "Witnessed at the window." in text
+    # The weekend take-homes handed out on day 1 are listed though their days are later.
+    assert f"{DAY1 + timedelta(days=5)}" in text and "handed out" in text
+    assert "No holds in these days." in text and "No dose was withheld in these days." in text
