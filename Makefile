@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := mat
 
-.PHONY: run test lint format install pg-test clean chromium
+.PHONY: run test lint format install pg-test clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,21 +19,26 @@ $(STAMP): setup.cfg $(BIN)/python
 install: $(STAMP)
 
 # The demo clinic: a SQLite database in instance/, migrated and seeded once, served on :5000.
-run: $(STAMP)
+run: $(STAMP) system-packages
 	MAT_DEMO=1 $(BIN)/flask --app mat db upgrade
 	MAT_DEMO=1 $(BIN)/flask --app mat demo seed || true
 	MAT_DEMO=1 $(BIN)/flask --app mat run --host 127.0.0.1 --port 5000
 
-# Chromium for the browser tests, from Debian, when this machine lets us install it (root).
-# Without it the browser tests are skipped with the reason printed (in CI they fail instead).
-chromium:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
-	  >/dev/null; } || echo "chromium not installed: browser tests will be skipped"
+# From Debian, when this machine lets us install (root): chromium for the browser tests, and
+# DejaVu Sans so PDFs print every patient's name (the PDF base fonts are Latin-1 only).
+# Without them the browser tests are skipped with the reason printed (in CI they fail) and PDFs
+# fall back to Helvetica with a warning.
+DEBIAN_PACKAGES := chromium fonts-dejavu-core
+system-packages:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) \
+	  >/dev/null; } || echo "not installed:$$missing (browser tests skip, PDFs use Helvetica)"
 
 # Every test: lint, format check, the suite on SQLite, and (when reachable) the PostgreSQL tests.
 # pytest exits 5 when it collects nothing: that is a failure here, said in words.
-test: $(STAMP) chromium
+test: $(STAMP) system-packages
 	$(BIN)/ruff check mat tests
 	$(BIN)/ruff format --check mat tests
 	@$(BIN)/python -m pytest; status=$$?; \

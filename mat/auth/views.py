@@ -20,26 +20,39 @@ from mat.extensions import limiter
 
 bp = Blueprint("auth", __name__)
 
-# What each role does first, in the order a person with several roles sees them, and the
-# endpoint of that role's first screen (None until the screen exists).
-ROLE_HOME: dict[str, tuple[str, str, str | None]] = {
+# What each role does, in the order a person with several roles sees them, and the screens
+# that role opens from its card: (label, endpoint).
+ROLE_HOME: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     "nurse": (
         "Dosing window",
         "Record observed and take-home doses, holds and screens.",
-        "dosing.window",
+        (("Dosing window", "dosing.window"), ("Today's dispensing log", "reports.index")),
     ),
     "prescriber": (
         "Orders",
-        "Sign and adjust induction, titration, maintenance and taper orders.",
-        None,
+        "Sign and adjust induction, titration, maintenance and taper orders (through the API "
+        "for now: POST /api/v1/patients/<id>/orders/preview, then /orders).",
+        (),
     ),
-    "auditor": ("Audit", "Export dispensing logs and check the audit trail.", "audit.events"),
+    "auditor": (
+        "Audit",
+        "Export dispensing logs and patient histories, and check the audit trail.",
+        (("Audit trail", "audit.events"), ("Dispensing logs and histories", "reports.index")),
+    ),
     "admin": (
         "Administration",
         "Manage users, clinic closures and the formulary; download the dispensing log.",
-        "reports.index",
+        (("Dispensing logs", "reports.index"),),
     ),
 }
+
+
+@bp.route("/favicon.ico")
+@public
+def favicon() -> Any:
+    # Browsers ask for it on every first visit; without it each visit left a refused 404 in
+    # the audit trail. No content, nothing to audit.
+    return "", 204
 
 
 class LoginForm(FlaskForm):

@@ -62,6 +62,9 @@ def _table(header: Sequence[str], rows: list[list[Any]], widths: Sequence[float]
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 2),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+                # 3 pt, not reportlab's 6: a date stays on one line in DejaVu Sans.
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
             ]
         )
     )

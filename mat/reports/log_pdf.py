@@ -29,15 +29,15 @@ from mat.reports.pdf_page import TEXT_WIDTH, PageFrame, ReportCanvas
 LINE = 11.0
 # (title, x from the left margin, width, right-aligned): 523 pt, the width A4 allows.
 TABLE = (
-    ("Time", 0, 30, False),
-    ("MRN", 30, 58, False),
-    ("Patient", 88, 112, False),
-    ("Product", 200, 66, False),
-    ("Mode", 266, 46, False),
-    ("mg", 312, 34, True),
-    ("mL", 346, 34, True),
-    ("Dose #", 388, 36, False),
-    ("Flags", 424, TEXT_WIDTH - 424, False),
+    ("Time", 0, 28, False),
+    ("MRN", 28, 58, False),
+    ("Patient", 86, 106, False),
+    ("Product", 192, 64, False),
+    ("Mode", 256, 48, False),  # "take-home" whole in DejaVu Sans 8 pt (43 pt)
+    ("mg", 304, 28, True),
+    ("mL", 332, 24, True),
+    ("Dose #", 362, 36, False),  # 6 digits whole; a gap after mL keeps columns apart
+    ("Flags", 398, TEXT_WIDTH - 398, False),  # "LATE entered 11-17 10:00" in bold: 117 pt
 )
 
 

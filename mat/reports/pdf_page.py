@@ -9,19 +9,46 @@ last one, so the rows are read once (no second pass that could see a different d
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import BinaryIO
 
 from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
+log = logging.getLogger(__name__)
 PAGE_SIZES: dict[str, tuple[float, float]] = {"letter": LETTER, "a4": A4}
 MARGIN = 36.0  # half an inch: inside what office printers can print on both papers
 TEXT_WIDTH = min(width for width, _ in PAGE_SIZES.values()) - 2 * MARGIN
-FONT, BOLD = "Helvetica", "Helvetica-Bold"
+FONT_FOLDERS = (
+    Path("/usr/share/fonts/truetype/dejavu"),  # Debian, Ubuntu
+    Path("/usr/share/fonts/dejavu"),  # Fedora, Alpine
+    Path("/usr/share/fonts/TTF"),  # Arch
+)
+
+
+def _fonts() -> tuple[str, str]:
+    """DejaVu Sans, embedded, when the machine has it (Debian's fonts-dejavu-core, which the
+    Makefile installs): patients' names are not all Latin-1, and the PDF base fonts would print
+    "Nguyễn" or "Łukasz" with black boxes in a legal record. Without it, Helvetica, and a
+    warning in the log."""
+    for folder in FONT_FOLDERS:
+        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if regular.is_file() and bold.is_file():
+            pdfmetrics.registerFont(TTFont("DejaVuSans", str(regular)))
+            pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(bold)))
+            return "DejaVuSans", "DejaVuSans-Bold"
+    log.warning("DejaVu Sans not found: PDFs use Helvetica, which prints only Latin-1 names")
+    return "Helvetica", "Helvetica-Bold"
+
+
+FONT, BOLD = _fonts()
 GREY = Color(0.35, 0.35, 0.35)
 SHADE = Color(0.9, 0.9, 0.9)
 HEADER_HEIGHT = 44.0
@@ -88,12 +115,17 @@ class PageFrame:
         c.translate(x + stringWidth(label, FONT, 9), head - 11)
         c.doForm(_TOTAL_FORM)
         c.restoreState()
-        c.setFont(BOLD, 10)
-        c.drawString(left, head - 27, fit(f"{self.title}  {self.subtitle}", 340, BOLD, 10))
+        printed = "Printed " + self.printed_at.strftime("%Y-%m-%d %H:%M ")
+        printed += self.printed_at.tzname() or ""
+        # The title takes what the printed time leaves, a point smaller before it is cut.
+        room = TEXT_WIDTH - stringWidth(printed, FONT, 8) - 12
+        title = f"{self.title}  {self.subtitle}"
+        size = 10 if stringWidth(title, BOLD, 10) <= room else 9
+        c.setFont(BOLD, size)
+        c.drawString(left, head - 27, fit(title, room, BOLD, size))
         c.setFont(FONT, 8)
         c.setFillColor(GREY)
-        printed = self.printed_at.strftime("%Y-%m-%d %H:%M ") + (self.printed_at.tzname() or "")
-        c.drawRightString(right, head - 27, f"Printed {printed}")
+        c.drawRightString(right, head - 27, printed)
         c.setLineWidth(0.8)
         c.line(left, head - 34, right, head - 34)
         c.setFont(FONT, 6.5)

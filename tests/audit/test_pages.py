@@ -75,7 +75,7 @@ def test_other_roles_get_a_403_page(client, staff, username, method, path) -> No
 
 def test_auditor_home_links_to_the_audit_screen(auditor) -> None:
     page = auditor.get("/").get_data(as_text=True)
-    assert '<a href="/audit">Audit</a>' in page
+    assert '<a href="/audit">Audit trail</a>' in page
 
 
 def test_screen_shows_events_newest_first_and_is_on_record(auditor, staff) -> None:

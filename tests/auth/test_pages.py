@@ -119,3 +119,17 @@ def test_html_errors_are_pages(client, staff) -> None:
     assert response.status_code == 404
     assert response.content_type.startswith("text/html")
     assert "No such resource" in response.get_data(as_text=True)
+
+
+def test_the_favicon_answers_without_a_refusal_in_the_trail(client) -> None:
+    from mat.audit.models import AuditEvent
+    from tests.support.checks import count
+
+    assert client.get("/favicon.ico").status_code == 204
+    assert count(AuditEvent) == 0
+
+
+def test_the_auditor_home_links_the_trail_and_the_reports(client, staff) -> None:
+    sign_in(client, "audit")
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/audit"' in page and 'href="/reports"' in page

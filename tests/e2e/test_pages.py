@@ -15,7 +15,7 @@ def test_a_nurse_signs_in_and_out(page, staff) -> None:
     screenshot(page, "login")
     sign_in(page, "nurse1", PASSWORD)
     assert page.locator("h1").inner_text().startswith("Good to see you")
-    assert page.get_by_text("Dosing window").is_visible()
+    assert page.get_by_role("heading", name="Dosing window").is_visible()
     screenshot(page, "home-nurse")
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_load_state()

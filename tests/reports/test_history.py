@@ -79,3 +79,19 @@ def test_history_lists_corrections_and_take_homes(api, clinic) -> None:
     # The weekend take-homes handed out on day 1 are listed though their days are later.
     assert f"{DAY1 + timedelta(days=5)}" in text and "handed out" in text
     assert "No holds in these days." in text and "No dose was withheld in these days." in text
+
+
+def test_names_outside_latin_1_print_as_written(api, factory, staff, sign_order, give) -> None:
+    # A legal record must show "Nguyễn" and "Łukasz", not black boxes (embedded DejaVu Sans).
+    patient = factory.patient(given_name="Łukasz", family_name="Nguyễn")
+    sign_order(patient)
+    assert give(patient, 40).status_code == 201
+    history = api("get", f"/api/v1/patients/{patient.id}/history?format=pdf", as_=staff["auditor"])
+    log = api(
+        "get",
+        "/api/v1/reports/dispensing-log?format=pdf&from=2026-11-16&to=2026-11-16",
+        as_=staff["auditor"],
+    )
+    for response in (history, log):
+        assert response.status_code == 200
+        assert "Nguyễn, Łukasz" in text_of(response.get_data())
