@@ -70,5 +70,12 @@ def sign_in(page: Any, username: str, password: str) -> None:
     page.goto("/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    submit(page, lambda: page.click("button[type=submit]"))
+
+
+def submit(page: Any, action: Any) -> None:
+    """Do what navigates (a click, Enter) and wait until the next page has loaded: acting or
+    taking a screenshot while the old page unloads races the navigation (and can hang)."""
+    with page.expect_navigation():
+        action()
     page.wait_for_load_state()

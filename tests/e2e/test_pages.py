@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in, submit
 from tests.support.factories import PASSWORD
 
 
@@ -17,8 +17,7 @@ def test_a_nurse_signs_in_and_out(page, staff) -> None:
     assert page.locator("h1").inner_text().startswith("Good to see you")
     assert page.get_by_role("heading", name="Dosing window").is_visible()
     screenshot(page, "home-nurse")
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("button", name="Sign out").click)
     assert "/login" in page.url
 
 
@@ -31,11 +30,9 @@ def test_a_wrong_password_is_said_on_the_form(page, staff) -> None:
 def test_an_auditor_filters_the_trail_and_downloads_it(page, staff, api, patient) -> None:
     api("get", f"/api/v1/patients/{patient.id}", as_=staff["nurse"])  # an audited read
     sign_in(page, "audit", PASSWORD)
-    page.get_by_role("link", name="Audit").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("link", name="Audit trail").click)
     page.fill("input[name=user]", "nurse1")
-    page.get_by_role("button", name="Show").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("button", name="Show").click)
     rows = page.locator("tbody tr")
     assert rows.count() >= 1
     assert "patient.read" in page.locator("tbody").inner_text()

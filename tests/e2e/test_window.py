@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mat.dosing.models import Dose
-from tests.e2e.conftest import screenshot, sign_in
+from tests.e2e.conftest import screenshot, sign_in, submit
 from tests.support.checks import count
 from tests.support.factories import PASSWORD
 
@@ -11,20 +11,16 @@ from tests.support.factories import PASSWORD
 def test_a_nurse_finds_the_patient_and_gives_the_dose(page, staff, patient, sign_order) -> None:
     sign_order(patient)
     sign_in(page, "nurse1", PASSWORD)
-    page.get_by_role("link", name="Dosing window").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("link", name="Dosing window").click)
     page.get_by_label("Patient: name or MRN").fill(patient.mrn)
-    page.keyboard.press("Enter")  # keyboard first: type the MRN, press Enter
-    page.wait_for_load_state()
+    submit(page, lambda: page.keyboard.press("Enter"))  # keyboard first: type the MRN, Enter
     screenshot(page, "window-search")
-    page.get_by_role("link", name=patient.display_name).click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("link", name=patient.display_name).click)
     bar = page.get_by_label("Patient", exact=True)
     assert patient.mrn in bar.inner_text() and patient.display_name in bar.inner_text()
     screenshot(page, "window-due")
 
-    page.get_by_role("button", name="Give 40 mg (4 mL)").click()
-    page.wait_for_load_state()
+    submit(page, page.get_by_role("button", name="Give 40 mg (4 mL)").click)
     assert page.get_by_role("status").inner_text().startswith("Recorded: 40 mg (4 mL)")
     row = page.locator("table.doses tbody tr")
     assert row.count() == 1
