@@ -100,7 +100,7 @@ def from_http_exception(exc: HTTPException) -> MatError:
         # webargs nests field errors under the location ("json", "query"); the contract does not.
         for location_errors in messages.values():
             if isinstance(location_errors, dict):
-                fields.update(_flatten(location_errors))
+                fields.update(flatten_field_errors(location_errors))
     message = {
         400: "The request could not be read (malformed JSON or missing body).",
         401: "Sign in first.",
@@ -117,12 +117,12 @@ def from_http_exception(exc: HTTPException) -> MatError:
     return err
 
 
-def _flatten(errors: dict[str, Any], prefix: str = "") -> dict[str, list[str]]:
+def flatten_field_errors(errors: dict[str, Any], prefix: str = "") -> dict[str, list[str]]:
     flat: dict[str, list[str]] = {}
     for key, value in errors.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            flat.update(_flatten(value, f"{name}."))
+            flat.update(flatten_field_errors(value, f"{name}."))
         elif isinstance(value, list) and all(isinstance(v, str) for v in value):
             flat[name] = list(value)
         else:

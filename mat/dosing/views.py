@@ -39,7 +39,7 @@ from mat.dosing import safety, service
 from mat.dosing.models import Dose
 from mat.dosing.schemas import DoseIn, ReasonIn, TakeHomeRequestIn, WithheldIn
 from mat.dosing.situation import closures_between, doses_between, open_holds
-from mat.errors import Conflict, InvalidInput, MatError, _flatten, respond
+from mat.errors import Conflict, InvalidInput, MatError, flatten_field_errors, respond
 from mat.extensions import db
 from mat.idempotency import IdempotentRequest
 from mat.orders.schedule import mg_text
@@ -77,7 +77,7 @@ def _load(schema: Schema, data: dict[str, Any], message: str) -> dict[str, Any]:
         return schema.load(data)  # type: ignore[no-any-return]
     except ValidationError as err:
         messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
-        raise InvalidInput(message, fields=_flatten(messages)) from err
+        raise InvalidInput(message, fields=flatten_field_errors(messages)) from err
 
 
 @bp.errorhandler(MatError)
