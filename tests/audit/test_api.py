@@ -11,13 +11,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import current_app, g
+from flask import current_app
 from sqlalchemy import func, select
 
 from mat.audit.models import AuditEvent
 from mat.audit.queries import utc_bounds
 from mat.audit.service import record
 from mat.extensions import db
+from tests.audit.events import events_by
 from tests.audit.tampering import tamper
 from tests.support.checks import assert_error
 
@@ -39,17 +40,6 @@ def event_at(monkeypatch: pytest.MonkeyPatch, at: datetime, action: str = "test.
         record(action, detail={"at": at.isoformat()})
         db.session.commit()
     return db.session.scalar(select(func.max(AuditEvent.id))) or 0
-
-
-def events_by(user: Any, n: int, **kwargs: Any) -> None:
-    """``n`` events recorded as ``user`` (as if a request of theirs had done something)."""
-    g.actor = user
-    try:
-        for i in range(n):
-            record("test.event", entity_type="thing", entity_id=i, **kwargs)
-        db.session.commit()
-    finally:
-        g.pop("actor")
 
 
 def audit_events(api: Any, auditor: Any, query: str = ALL_TIME) -> list[dict[str, Any]]:

@@ -9,29 +9,16 @@ import re
 from typing import Any
 
 import pytest
-from flask import g
 from sqlalchemy import select
 
 from mat.audit.models import AuditEvent
-from mat.audit.service import record
 from mat.extensions import db
+from tests.audit.events import events_by
 from tests.audit.tampering import tamper
 from tests.auth.test_pages import sign_in
 
 ALL_TIME = "from=2000-01-01&to=2099-12-31"
 ROW = re.compile(r'<tr class="(done|refused)">\s*<td>(\d+)</td>')
-
-
-def events_by(user: Any, n: int, **kwargs: Any) -> list[int]:
-    g.actor = user
-    try:
-        for i in range(n):
-            record("test.event", entity_type="thing", entity_id=i, **kwargs)
-        db.session.commit()
-    finally:
-        g.pop("actor")
-    stmt = select(AuditEvent.id).where(AuditEvent.username == user.username)
-    return list(db.session.scalars(stmt.order_by(AuditEvent.id)))
 
 
 def rows(page: str) -> list[tuple[str, int]]:

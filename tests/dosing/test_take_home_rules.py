@@ -13,6 +13,7 @@ from mat.dosing.screens import Screen, screen_days, step_back_positives, unexpec
 from mat.dosing.take_home_rules import take_home_ceiling_days, take_home_violations
 from mat.profiles import Profile, load_profile
 from mat.violations import Violation
+from tests.support.rule_tables import TAKE_HOME_CEILING_BOUNDARIES
 
 FEDERAL = load_profile("us-federal")
 ADMITTED = date(2026, 11, 2)  # treatment day 1
@@ -116,16 +117,7 @@ def test_a_closure_date_is_allowed_unauthorized_and_flagged() -> None:
 # ---- take_home_ceiling --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "day_of_treatment, days_requested, allowed",
-    [
-        (1, 7, True), (1, 8, False),
-        (14, 7, True), (14, 8, False),
-        (15, 14, True), (15, 15, False),
-        (30, 14, True), (30, 15, False),
-        (31, 28, True), (31, 29, False),
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize("day_of_treatment, days_requested, allowed", TAKE_HOME_CEILING_BOUNDARIES)
 def test_methadone_runs_stay_within_the_ceiling_of_their_first_day(
     day_of_treatment: int, days_requested: int, allowed: bool
 ) -> None:

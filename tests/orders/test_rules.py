@@ -14,6 +14,7 @@ from mat.orders.schedule import TakeHome
 from mat.orders.spec import OrderSpec, Taper, Titration
 from mat.profiles import Profile, load_profile
 from mat.violations import Violation
+from tests.support.rule_tables import TAKE_HOME_CEILING_BOUNDARIES
 
 D = Decimal
 FEDERAL = load_profile("us-federal")
@@ -291,16 +292,7 @@ def test_split_fractions_add_up_to_one_and_each_part_is_measurable(
 # ---- take_home_plan_ceiling -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "day_of_treatment, days_requested, allowed",
-    [
-        (1, 7, True), (1, 8, False),
-        (14, 7, True), (14, 8, False),
-        (15, 14, True), (15, 15, False),
-        (30, 14, True), (30, 15, False),
-        (31, 28, True), (31, 29, False),
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize("day_of_treatment, days_requested, allowed", TAKE_HOME_CEILING_BOUNDARIES)
 def test_take_home_runs_stay_within_the_ceiling_of_their_first_day(
     day_of_treatment: int, days_requested: int, allowed: bool
 ) -> None:
