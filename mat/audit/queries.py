@@ -56,15 +56,8 @@ class AuditFilters:
     outcome: str | None = None
 
     def as_args(self) -> dict[str, Any]:
-        """The filters as query-string arguments (for links that keep them)."""
-        args: dict[str, Any] = {
-            "from": self.first_day.isoformat(),
-            "to": self.last_day.isoformat(),
-            "user": self.user,
-            "patient_id": self.patient_id,
-            "outcome": self.outcome,
-        }
-        return {k: v for k, v in args.items() if v is not None}
+        """The filters as query-string arguments (for links that keep them): those given."""
+        return {k: v for k, v in self.as_detail().items() if v is not None}
 
     def as_detail(self) -> dict[str, Any]:
         """The filters as an audit event records them (every key, given or not)."""

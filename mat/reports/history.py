@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 
+from mat.audit.queries import utc_bounds
 from mat.clock import clinic_zone
 from mat.dosing.models import Dose, DrugScreen, Hold, WithheldDose
 from mat.dosing.service import TAKE_HOME_AHEAD_DAYS
@@ -57,10 +58,6 @@ def _covers(order: Order, first: date, last: date) -> bool:
     return order.start_date <= last and ends >= first
 
 
-def _instant(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=clinic_zone()).astimezone(UTC)
-
-
 def read_history(patient: Patient, first: date, last: date) -> History:
     orders = patient_orders(patient.id)
     shown = [(o, order_status(o, orders, last)) for o in orders if _covers(o, first, last)]
@@ -82,7 +79,7 @@ def read_history(patient: Patient, first: date, last: date) -> History:
         DayDoses(day, planned.get(day, Decimal(0)), given.get(day, Decimal(0)))
         for day in (first + timedelta(days=n) for n in range((last - first).days + 1))
     ]
-    start, end = _instant(first), _instant(last + timedelta(days=1))
+    start, end = utc_bounds(first, last, zone)
     holds = [
         h
         for h in db.session.scalars(

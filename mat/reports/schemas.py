@@ -10,9 +10,9 @@ from marshmallow import Schema, ValidationError, fields, post_load, pre_load, va
 
 from mat.clock import clinic_today
 from mat.reports.log_rows import LogQuery
+from mat.schema_fields import clinic_date
 
 # Converting a day to UTC overflows at the ends of Python's calendar (year 1, year 9999).
-EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 LOG_FORMATS = ("csv", "pdf", "json")
 PAGE_SIZES = ("letter", "a4")
 SUBSTANCES = ("methadone", "buprenorphine", "naltrexone")
@@ -30,16 +30,7 @@ HISTORY_DEFAULT_DAYS = 90
 
 
 def _day(description: str, **kwargs: Any) -> fields.Date:
-    return fields.Date(
-        validate=validate.Range(
-            min=EARLIEST_DAY,
-            max=LATEST_DAY,
-            error=f"Use a date between {EARLIEST_DAY} and {LATEST_DAY}.",
-        ),
-        error_messages={"invalid": "Use a date as YYYY-MM-DD."},
-        metadata={"description": description},
-        **kwargs,
-    )
+    return clinic_date(metadata={"description": description}, **kwargs)
 
 
 def _page() -> fields.String:
