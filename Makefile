@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := mat
 
-.PHONY: run test lint format install pg-test clean system-packages
+.PHONY: run test lint format install pg-test tz-test clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -47,6 +47,12 @@ test: $(STAMP) system-packages
 # The same suite with PostgreSQL as the app database (CI runs this too).
 pg-test: $(STAMP)
 	MAT_TEST_DATABASE=postgresql $(BIN)/python -m pytest
+
+# The suite in a US clinic's time zone: "today", clinic days and the audit chain must hold
+# where the clinic's midnight is not UTC's (CI runs this too; MAT_CLINIC_TZ may name another).
+CLINIC_TZ ?= America/Chicago
+tz-test: $(STAMP)
+	MAT_CLINIC_TZ=$(CLINIC_TZ) $(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check mat tests

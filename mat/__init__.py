@@ -17,8 +17,12 @@ __all__ = ["create_app"]
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from pathlib import Path
 
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from mat import cli, extensions, models, web
+    from mat.audit.keys import init_keys
     from mat.auth.access import init_access
+    from mat.auth.sessions import ServerSessionInterface
     from mat.config import load_settings
     from mat.errors import register_error_handlers
     from mat.jsonio import ExactJSONProvider
@@ -34,6 +38,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # A profile looser than us-federal stops start-up here, before anything is served.
     app.extensions["mat_profile"] = load_profile(app.config["MAT_RULE_PROFILE"])
 
+    init_keys(app)
+    app.session_interface = ServerSessionInterface()
+    proxies = app.config.get("MAT_TRUSTED_PROXIES", 0)
+    if proxies:  # only then is X-Forwarded-For the client's address, never a client's claim
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(root / "migrations"))
     extensions.login_manager.init_app(app)

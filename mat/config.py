@@ -22,6 +22,9 @@ class ConfigError(RuntimeError):
 SESSION_IDLE = timedelta(minutes=15)
 # API tokens last one clinic shift; scripts ask for a new one rather than holding a long-lived key.
 TOKEN_LIFETIME = timedelta(hours=8)
+# An HMAC key shorter than this is guessable; a hex token of 32 bytes is 64 characters.
+MIN_AUDIT_KEY_LENGTH = 32
+MAX_TRUSTED_PROXIES = 5
 
 
 def _truthy(value: str | None) -> bool:
@@ -45,6 +48,18 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ConfigError(f"MAT_CLINIC_TZ={zone_name!r} is not an IANA time zone.") from exc
+    audit_key = env.get("MAT_AUDIT_KEY") or None
+    if audit_key is not None and len(audit_key) < MIN_AUDIT_KEY_LENGTH:
+        raise ConfigError(
+            f"MAT_AUDIT_KEY is too short: use at least {MIN_AUDIT_KEY_LENGTH} random characters "
+            "(python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    proxies_text = env.get("MAT_TRUSTED_PROXIES", "0").strip() or "0"
+    if not proxies_text.isdigit() or int(proxies_text) > MAX_TRUSTED_PROXIES:
+        raise ConfigError(
+            f"MAT_TRUSTED_PROXIES={proxies_text!r} must be the number of reverse proxies in front "
+            f"of mat (0 to {MAX_TRUSTED_PROXIES}; 0 ignores X-Forwarded-For)."
+        )
     default_db = "sqlite:///" + str(Path(instance_path) / "mat.sqlite3")
     return {
         "SECRET_KEY": secret,
@@ -53,7 +68,13 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "MAT_CLINIC_TZ": zone_name,
         "MAT_CLINIC_NAME": env.get("MAT_CLINIC_NAME", "Demo Opioid Treatment Program"),
         "MAT_RULE_PROFILE": env.get("MAT_RULE_PROFILE", "us-federal"),
+        # The audit chain's key (mat.audit.keys): derived from SECRET_KEY when not set.
+        "MAT_AUDIT_KEY": audit_key,
+        "MAT_AUDIT_OLD_KEYS": env.get("MAT_AUDIT_OLD_KEYS", ""),
         "RATELIMIT_STORAGE_URI": env.get("MAT_RATELIMIT_STORAGE_URL", "memory://"),
+        # How many proxies' X-Forwarded-For / -Proto entries to believe (Werkzeug's ProxyFix):
+        # the client address of sign-in limits and the audit trail. 0: the socket's peer.
+        "MAT_TRUSTED_PROXIES": int(proxies_text),
         "RATELIMIT_HEADERS_ENABLED": True,
         "PERMANENT_SESSION_LIFETIME": SESSION_IDLE,
         "SESSION_REFRESH_EACH_REQUEST": True,

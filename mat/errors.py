@@ -8,6 +8,7 @@ friendly HTML page. Every refusal is also written to the audit trail (clinical-r
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, make_response, render_template, request
@@ -30,12 +31,21 @@ class MatError(Exception):
         code: str | None = None,
         violations: list[Violation] | None = None,
         fields: dict[str, list[str]] | None = None,
+        audit_detail: dict[str, Any] | None = None,
+        on_refusal: Callable[[], None] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or self.code
         self.violations = list(violations or [])
         self.fields = dict(fields or {})
+        # What the refusal's audit event says besides the answer (the username a failed sign-in
+        # tried, the witness a failed confirmation named): never shown to the caller.
+        self.audit_detail = dict(audit_detail or {})
+        # Work that belongs to the refusal itself and must outlive its rollback (counting a
+        # failed password towards the account's lockout): run by ``record_refusal`` after the
+        # request's work is rolled back, committed with the refusal's audit event.
+        self.on_refusal = on_refusal
 
 
 class BadRequest(MatError):

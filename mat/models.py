@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from mat.audit.models import AuditEvent
-from mat.auth.models import ApiToken, User, UserRole
+from mat.audit.models import AuditCheckpoint, AuditEvent
+from mat.auth.models import ApiToken, PasswordReset, User, UserRole, UserSession
 from mat.dosing.models import (
     ClinicClosure,
     Dose,
@@ -23,6 +23,7 @@ from mat.patients.models import Patient
 
 __all__ = [
     "ApiToken",
+    "AuditCheckpoint",
     "AuditEvent",
     "ClinicClosure",
     "Dose",
@@ -34,10 +35,12 @@ __all__ = [
     "Medication",
     "Order",
     "OrderDiscontinuation",
+    "PasswordReset",
     "Patient",
     "TakeHomeAuthorization",
     "User",
     "UserRole",
+    "UserSession",
     "WithheldDose",
 ]
 

@@ -27,11 +27,13 @@ from flask.testing import FlaskClient
 from mat import create_app
 from mat.extensions import db
 from tests.support import pg
+from tests.support.column_lengths import enforce_lengths
 from tests.support.factories import CRITERIA, Factory
 
 Call = Callable[..., Any]
 
 ENGINE = os.environ.get("MAT_TEST_DATABASE", "sqlite")
+enforce_lengths()
 _counter = itertools.count()
 
 
@@ -91,10 +93,15 @@ class RequestIsolatingClient(FlaskClient):
 TODAY = date(2026, 11, 16)
 
 
+# The clinic's zone of the run: CI runs the suite in UTC and in a US zone (MAT_CLINIC_TZ), so a
+# test's 09:00 is 09:00 at the clinic, whatever that is in UTC.
+ZONE = os.environ.get("MAT_CLINIC_TZ", "UTC")
+
+
 class Clock:
     """The clinic clock of a test (``MAT_CLOCK``): stands still until the test moves it."""
 
-    def __init__(self, zone: str = "UTC") -> None:
+    def __init__(self, zone: str = ZONE) -> None:
         self.zone = ZoneInfo(zone)
         self.now = datetime.combine(TODAY, time(9, 0), tzinfo=self.zone)
 

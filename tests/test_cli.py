@@ -118,7 +118,7 @@ def test_audit_verify_says_ok_or_names_the_first_bad_event(app, staff, api, pati
     api("get", f"/api/v1/patients/{patient.id}", as_=staff["nurse"])
     api("get", f"/api/v1/patients/{patient.id}", as_=staff["auditor"])
     ok = run(app, "audit", "verify")
-    assert ok.exit_code == 0 and ok.output.strip() == "ok 2 events"
+    assert ok.exit_code == 0 and ok.stdout.strip() == "ok 2 events"
     first = db.session.execute(text("SELECT min(id) FROM audit_events")).scalar_one()
     _tamper(f"UPDATE audit_events SET username = 'someone-else' WHERE id = {first}")
     bad = run(app, "audit", "verify")

@@ -1,41 +1,89 @@
-"""Hash chaining of audit events: pure functions, no database.
+"""The audit trail's keyed hash chain: pure functions, no Flask, no database.
 
-The hash covers every stored field but ``id`` and ``hash`` itself, serialized as canonical JSON,
-prefixed by the previous event's hash. Changing any field, dropping an event or swapping two
-events changes what the next event should have stored.
+Each event stores the hash of the one before it (``prev_hash``) and its own ``hash``, an
+HMAC-SHA256 under the clinic's audit key (``mat.audit.keys``) of the previous hash and the
+event's content as canonical JSON. So:
+
+- editing, deleting, inserting or moving an event breaks the chain where it happened;
+- re-forging the chain after an edit (recomputing every later hash) needs the audit key, which
+  lives in the app server's environment, never in the database;
+- cutting the newest events off is caught by the signed checkpoints (``checkpoint_signature``):
+  a checkpoint says "the chain had N events through event id X, ending in hash H", signed with
+  the same key, kept in the database and exported by auditors to keep elsewhere.
+
+Content is hashed in one canonical form whatever the server's or the clinic's time zone:
+timestamps as UTC ISO 8601 to the microsecond, JSON with sorted keys and no spaces.
+
+Events written before keyed hashing (migration 0004) carry the scheme ``sha256``: a plain SHA-256
+over the old canonical form. They are accepted only as the oldest part of the trail, before the
+first keyed event, and counted apart in the report, so an auditor sees how much of the trail is
+protected by the key.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from datetime import UTC, datetime
+from typing import Any
 
 HASHED_FIELDS = (
     "at", "user_id", "username", "roles", "client_addr", "action", "entity_type",
     "entity_id", "patient_id", "outcome", "rules", "detail",
 )  # fmt: skip
-
-
-class ChainedEvent(Protocol):
-    id: int
-    prev_hash: str
-    hash: str
+# Keyed events also cover the digests of the clinical rows they record (``records``).
+KEYED_FIELDS = (*HASHED_FIELDS, "records")
+LEGACY_SCHEME = "sha256"
+KEYED_PREFIX = "hmac-sha256:"
 
 
 def canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def event_hash(prev_hash: str, fields: dict[str, Any]) -> str:
-    content = {k: fields[k] for k in HASHED_FIELDS}
-    at = content["at"]
-    if isinstance(at, datetime):
-        content["at"] = at.isoformat(timespec="microseconds")
-    return hashlib.sha256((prev_hash + canonical(content)).encode()).hexdigest()
+def utc_text(at: datetime) -> str:
+    """The one text form of an instant that is hashed: UTC, microseconds, ``+00:00``."""
+    if at.tzinfo is None:
+        raise ValueError("naive datetime refused: audit instants are aware")
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of a key, stored with each event so rotated keys can be found."""
+    return hashlib.sha256(b"mat-audit-key-id|" + key).hexdigest()[:12]
+
+
+def keyed_scheme(key: bytes) -> str:
+    return KEYED_PREFIX + key_id(key)
+
+
+def event_hash(key: bytes, prev_hash: str, fields: dict[str, Any]) -> str:
+    """HMAC-SHA256 of the previous hash and the event's canonical content."""
+    content = {name: fields[name] for name in KEYED_FIELDS}
+    content["at"] = utc_text(content["at"])
+    message = (prev_hash + canonical(content)).encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def legacy_event_hashes(prev_hash: str, fields: dict[str, Any], zones: list[Any]) -> set[str]:
+    """What a pre-0004 event may have stored: plain SHA-256, with its instant written in UTC or
+    in the clinic's zone (the old code hashed the zone it was recorded in)."""
+    found = set()
+    for zone in zones:
+        content = {name: fields[name] for name in HASHED_FIELDS}
+        content["at"] = content["at"].astimezone(zone).isoformat(timespec="microseconds")
+        found.add(hashlib.sha256((prev_hash + canonical(content)).encode()).hexdigest())
+    return found
+
+
+def checkpoint_signature(
+    key: bytes, through_id: int, events: int, head_hash: str, at: datetime
+) -> str:
+    """The signature of a checkpoint: HMAC over what it asserts, in one canonical text."""
+    message = f"mat-audit-checkpoint|{through_id}|{events}|{head_hash}|{utc_text(at)}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -44,24 +92,12 @@ class ChainReport:
     events: int
     first_bad: int | None
     reason: str | None = None
+    checkpoints: int = 0  # signed checkpoints matched along the chain
+    legacy_events: int = 0  # events from before keyed hashing (scheme sha256)
+    records: int = 0  # clinical rows whose recorded digest was checked
 
-
-def verify(events: Iterable[Any], genesis: str) -> ChainReport:
-    """Walk events in id order; name the first whose link or content does not match."""
-    expected_prev = genesis
-    count = 0
-    for event in events:
-        count += 1
-        if event.prev_hash != expected_prev:
-            return ChainReport(
-                False,
-                count,
-                event.id,
-                "its previous-hash link is broken "
-                "(an event before it was deleted, inserted or moved)",
-            )
-        fields = {k: getattr(event, k) for k in HASHED_FIELDS}
-        if event_hash(event.prev_hash, fields) != event.hash:
-            return ChainReport(False, count, event.id, "its content does not match its hash")
-        expected_prev = event.hash
-    return ChainReport(True, count, None)
+    def failed(self, first_bad: int | None, reason: str) -> ChainReport:
+        return ChainReport(
+            False, self.events, first_bad, reason, self.checkpoints, self.legacy_events,
+            self.records,
+        )  # fmt: skip

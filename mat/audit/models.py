@@ -1,8 +1,10 @@
-"""``AuditEvent``: one row per action, read or refusal; never updated or deleted.
+"""``AuditEvent``: one row per action, read or refusal; ``AuditCheckpoint``: a signed statement
+of how long the chain was. Both are never updated or deleted (triggers).
 
-Each event stores the hash of the previous one and its own hash over its content, so an edit,
-a deletion or a reordering breaks the chain at a place ``verify_chain`` can name. ``prev_hash`` is
-unique: two events can never claim the same predecessor, so concurrent writers cannot fork it.
+Each event stores the hash of the previous one and its own keyed hash over its content
+(``mat.audit.chain``), so an edit, a deletion or a reordering breaks the chain at a place
+``verify`` can name. ``prev_hash`` is unique: two events can never claim the same predecessor, so
+concurrent writers cannot fork it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from mat.extensions import db
 
 GENESIS = "0" * 64
+# Bounded columns that take text from the outside world (a request path, a proxy's header):
+# the writer cuts the text to these lengths rather than let the insert fail.
+ACTION_LENGTH = 80
+CLIENT_ADDR_LENGTH = 64
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
@@ -25,13 +31,33 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     user_id: Mapped[int | None] = mapped_column(index=True)
     username: Mapped[str | None] = mapped_column(String(80))
     roles: Mapped[str] = mapped_column(String(80), default="")
-    client_addr: Mapped[str | None] = mapped_column(String(64))
-    action: Mapped[str] = mapped_column(String(80), index=True)
+    client_addr: Mapped[str | None] = mapped_column(String(CLIENT_ADDR_LENGTH))
+    action: Mapped[str] = mapped_column(String(ACTION_LENGTH), index=True)
     entity_type: Mapped[str | None] = mapped_column(String(40))
     entity_id: Mapped[str | None] = mapped_column(String(40))
     patient_id: Mapped[int | None] = mapped_column(index=True)
     outcome: Mapped[str] = mapped_column(String(16))  # "done" or "refused"
-    rules: Mapped[str] = mapped_column(String(400), default="")  # comma-separated rule ids
+    rules: Mapped[str] = mapped_column(Text, default="")  # comma-separated rule ids
     detail: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON
+    # Digests of the clinical rows the event records, canonical JSON (``mat.audit.records``).
+    records: Mapped[str] = mapped_column(Text, default="")
+    # How ``hash`` was made: "hmac-sha256:<key id>", or "sha256" for events before keyed hashing.
+    scheme: Mapped[str] = mapped_column(String(40))
     prev_hash: Mapped[str] = mapped_column(String(64), unique=True)
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class AuditCheckpoint(db.Model):  # type: ignore[name-defined,misc]
+    """ "The chain held ``events`` events through event ``through_id``, ending in ``head_hash``",
+    signed with the audit key. Written at least hourly while the trail grows (and on demand);
+    auditors export them and keep them elsewhere, so a trail cut short is still caught."""
+
+    __tablename__ = "audit_checkpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    through_id: Mapped[int] = mapped_column(unique=True)
+    events: Mapped[int]
+    head_hash: Mapped[str] = mapped_column(String(64))
+    scheme: Mapped[str] = mapped_column(String(40))
+    signature: Mapped[str] = mapped_column(String(64))

@@ -139,3 +139,21 @@ class ChainReportOut(Schema):
     events = fields.Integer(metadata={"description": "Events checked"})
     first_bad = fields.Integer(allow_none=True)
     reason = fields.String(allow_none=True)
+    checkpoints = fields.Integer(metadata={"description": "Signed checkpoints matched"})
+    legacy_events = fields.Integer(
+        metadata={"description": "Events from before keyed hashing (not protected by the key)"}
+    )
+    records = fields.Integer(metadata={"description": "Clinical rows checked against digests"})
+
+
+class CheckpointOut(Schema):
+    through_id = fields.Integer()
+    events = fields.Integer()
+    head_hash = fields.String()
+    at = fields.String(metadata={"description": "UTC, ISO 8601; part of what is signed"})
+    scheme = fields.String()
+    signature = fields.String()
+
+
+class CheckpointsOut(Schema):
+    checkpoints = fields.List(fields.Nested(CheckpointOut))

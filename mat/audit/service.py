@@ -1,8 +1,10 @@
-"""Writing and checking the audit trail.
+"""Writing the audit trail.
 
 ``record`` queues an event on the current database session; the queued events are chained and
 inserted just before that session commits (``_write_pending``), so an event is stored exactly when
-the work it describes is stored, and a rolled-back action leaves only its refusal behind.
+the work it describes is stored, and a rolled-back action leaves only its refusal behind. An event
+may name the clinical rows it records (``records=``): their digests go into the event and so into
+the keyed chain (``mat.audit.records``). Checking the chain is ``mat.audit.verify``.
 
 Chain writes are serialized: on PostgreSQL by a transaction-scoped advisory lock taken right
 before reading the last hash (held only for the commit's tail), on SQLite by a process lock
@@ -29,8 +31,11 @@ from flask import current_app, g, has_app_context, has_request_context, request
 from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
-from mat.audit.chain import ChainReport, canonical, event_hash, verify
-from mat.audit.models import GENESIS, AuditEvent
+from mat.audit.chain import canonical, event_hash
+from mat.audit.checkpoints import checkpoint_if_due
+from mat.audit.keys import audit_keys
+from mat.audit.models import ACTION_LENGTH, CLIENT_ADDR_LENGTH, GENESIS, AuditEvent
+from mat.audit.records import object_digests
 from mat.clock import clinic_now
 from mat.database import utcnow
 from mat.extensions import db
@@ -58,6 +63,7 @@ class PendingEvent:
     patient_id: int | None = None
     rules: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
+    records: list[Any] = field(default_factory=list)  # flushed ORM rows the event records
 
 
 def _actor() -> tuple[int | None, str | None, str]:
@@ -69,6 +75,13 @@ def _actor() -> tuple[int | None, str | None, str]:
     return user.id, user.username, ",".join(sorted(user.role_names))
 
 
+def _cut(text: str | None, length: int) -> str | None:
+    """Outside text (a path, a proxy's address header) cut to its column, marked as cut."""
+    if text is None or len(text) <= length:
+        return text
+    return text[: length - 1] + "\u2026"
+
+
 def record(
     action: str,
     *,
@@ -78,8 +91,13 @@ def record(
     outcome: str = "done",
     rules: Iterable[str] = (),
     detail: dict[str, Any] | None = None,
+    records: Iterable[Any] = (),
 ) -> None:
-    """Queue an audit event on the current session; it is written when the session commits."""
+    """Queue an audit event on the current session; it is written when the session commits.
+
+    ``records``: the clinical rows (flushed ORM objects) the event is about; their digests are
+    chained with it, so a later edit of one of them is caught by ``verify``.
+    """
     user_id, username, roles = _actor()
     session = db.session()
     if not session.in_transaction():
@@ -90,17 +108,20 @@ def record(
             # The app's clock (the wall clock in production; a test's or demo's fixed day when
             # MAT_CLOCK is set), so events fall on the clinic days the rest of the record uses.
             at=clinic_now() if has_app_context() else utcnow(),
-            action=action,
+            action=_cut(action, ACTION_LENGTH) or "",
             outcome=outcome,
             user_id=user_id,
             username=username,
             roles=roles,
-            client_addr=request.remote_addr if has_request_context() else None,
+            client_addr=_cut(request.remote_addr, CLIENT_ADDR_LENGTH)
+            if has_request_context()
+            else None,
             entity_type=entity_type,
             entity_id=None if entity_id is None else str(entity_id),
             patient_id=patient_id,
-            rules=",".join(rules),
+            rules=",".join(dict.fromkeys(rules)),
             detail=detail or {},
+            records=list(records),
         )
     )
 
@@ -117,7 +138,11 @@ def record_refusal(err: Any) -> None:
             "code": err.code,
             "message": err.message,
             "fields": sorted(err.fields),
+            **getattr(err, "audit_detail", {}),
         }
+        on_refusal = getattr(err, "on_refusal", None)
+        if on_refusal is not None:
+            on_refusal()
         if err.violations and has_app_context():  # which rule book judged it (clinical-rules.md)
             detail["profile"] = current_app.extensions["mat_profile"].label
         record(
@@ -141,24 +166,29 @@ def _write_pending(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     else:
         hold_writer_lock(session)
+    keys = audit_keys()
     prev = (
         session.execute(
             select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
         ).scalar_one_or_none()
         or GENESIS
     )
+    events = []
     for item in pending:
+        digests = object_digests(item.records)
         fields = {
             "at": item.at, "user_id": item.user_id, "username": item.username,
             "roles": item.roles, "client_addr": item.client_addr, "action": item.action,
             "entity_type": item.entity_type, "entity_id": item.entity_id,
             "patient_id": item.patient_id, "outcome": item.outcome, "rules": item.rules,
-            "detail": canonical(item.detail),
+            "detail": canonical(item.detail), "records": canonical(digests) if digests else "",
         }  # fmt: skip
-        digest = event_hash(prev, fields)
-        session.add(AuditEvent(prev_hash=prev, hash=digest, **fields))
+        digest = event_hash(keys.current, prev, fields)
+        events.append(AuditEvent(prev_hash=prev, hash=digest, scheme=keys.scheme, **fields))
         prev = digest
+    session.add_all(events)
     session.flush()
+    checkpoint_if_due(session, keys, events[-1].id, prev, pending[-1].at)
 
 
 def hold_writer_lock(session: Session) -> None:
@@ -192,30 +222,3 @@ event.listen(Session, "before_flush", _before_flush)
 event.listen(Session, "before_commit", _write_pending)
 event.listen(Session, "after_soft_rollback", _forget)
 event.listen(Session, "after_transaction_end", _release)
-
-
-def verify_chain() -> ChainReport:
-    """Check the whole chain in id order, streaming it so a long trail is never all in memory."""
-    rows = db.session.execute(
-        select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)
-    ).scalars()
-    try:
-        return verify(rows, GENESIS)
-    finally:
-        rows.close()  # verify stops at the first bad event; release the server-side cursor
-
-
-def verify_chain_on_record() -> ChainReport:
-    """Verify the chain, then record that it was verified and what was found.
-
-    The event is only queued here and chained at commit, after the walk: it is never part of the
-    trail it reports on, so ``events`` counts what existed when the auditor asked.
-    """
-    report = verify_chain()
-    record(
-        "audit.verify",
-        entity_type="audit_trail",
-        outcome="done",
-        detail={"ok": report.ok, "events": report.events, "first_bad": report.first_bad},
-    )
-    return report

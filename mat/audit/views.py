@@ -15,7 +15,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError
 from mat.audit import queries
 from mat.audit.export import csv_download
 from mat.audit.schemas import AuditFilterQuery, AuditPageQuery
-from mat.audit.service import record, verify_chain_on_record
+from mat.audit.service import record
+from mat.audit.verify import verify_chain_on_record
 from mat.auth.access import roles_required
 from mat.clock import clinic_zone
 

@@ -61,17 +61,22 @@ def roles_required(*roles: str, rule: str | None = None) -> Callable[[F], F]:
     return decorate
 
 
-def bearer_user() -> User:
+def bearer_token() -> str:
+    """The raw token of ``Authorization: Bearer <token>``; 401 when there is none."""
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         raise Unauthorized(
             "Send Authorization: Bearer <token> (POST /api/v1/tokens).", code="unauthorized"
         )
-    user = user_for_token(raw.strip(), utcnow())
+    return raw.strip()
+
+
+def bearer_user() -> User:
+    user = user_for_token(bearer_token(), utcnow())
     if user is None:
         raise Unauthorized(
-            "The token is unknown or expired; ask for a new one.", code="unauthorized"
+            "The token is unknown, expired or revoked; ask for a new one.", code="unauthorized"
         )
     return user
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from mat.auth.models import ROLES
 
@@ -48,3 +50,37 @@ class UserCreate(Schema):
         required=True,
         validate=validate.Length(min=1),
     )
+
+
+class UserAdminOut(UserOut):
+    """A user as administrators see them: also whether the account is active or locked."""
+
+    active = fields.Boolean()
+    locked_until = fields.AwareDateTime(allow_none=True)
+
+
+class UserPatch(Schema):
+    # JSON true or false only: "no" or 0 must not deactivate (or keep active) anyone by accident.
+    active = fields.Boolean(
+        truthy={True}, falsy={False}, metadata={"description": "false ends every session and token"}
+    )
+    roles = fields.List(
+        fields.String(validate=validate.OneOf(ROLES)), validate=validate.Length(min=1)
+    )
+
+    @validates_schema
+    def not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Give active or roles.", "_schema")
+
+
+class ResetCodeOut(Schema):
+    code = fields.String(metadata={"description": "one-time code; give it to the user only"})
+    expires_at = fields.AwareDateTime()
+    user = fields.Nested(UserOut)
+
+
+class PasswordResetIn(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    code = fields.String(required=True, load_only=True, validate=validate.Length(min=1, max=40))
+    new_password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))

@@ -1,4 +1,6 @@
-"""Accounts and credentials: argon2 password hashes, expiring API tokens stored as hashes."""
+"""Accounts and API tokens: creating users, changing their roles or deactivating them (which
+ends every session and token at once), unlocking, and expiring, revocable tokens stored as hashes.
+Passwords, lockout and reset codes are in ``mat.auth.credentials``."""
 
 from __future__ import annotations
 
@@ -6,33 +8,16 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from mat.audit.service import record
+from mat.auth.credentials import check_new_password, end_access, hash_password
 from mat.auth.models import ROLES, ApiToken, User, UserRole
 from mat.config import TOKEN_LIFETIME
-from mat.errors import Conflict, InvalidInput, Unauthorized
+from mat.errors import Conflict, InvalidInput, NotFound
 from mat.extensions import db
-
-_hasher = PasswordHasher()
-# Verified against when the username is unknown, so a wrong username costs as much as a wrong
-# password and response times do not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
-MIN_PASSWORD_LENGTH = 12
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def password_matches(user: User | None, password: str) -> bool:
-    try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 def create_user(
@@ -42,8 +27,10 @@ def create_user(
     problems: dict[str, list[str]] = {}
     if not roles or any(r not in ROLES for r in roles):
         problems["roles"] = [f"Give one or more of: {', '.join(ROLES)}."]
-    if len(password) < MIN_PASSWORD_LENGTH:
-        problems["password"] = [f"Use at least {MIN_PASSWORD_LENGTH} characters."]
+    try:
+        check_new_password(password)
+    except InvalidInput as err:
+        problems.update(err.fields)
     if problems:
         raise InvalidInput("The new user is not valid.", fields=problems)
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
@@ -69,11 +56,86 @@ def create_user(
     return user
 
 
-def authenticate(username: str, password: str) -> User:
-    user = db.session.scalar(select(User).where(User.username == username))
-    if not password_matches(user, password) or user is None or not user.active:
-        raise Unauthorized("Wrong username or password.", code="bad_credentials")
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"No user with id {user_id}.", code="user_not_found")
     return user
+
+
+def user_named(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"No user is named {username!r}.", code="user_not_found")
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.username)))
+
+
+def _active_admins_besides(user: User) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(User)
+        .join(UserRole)
+        .where(UserRole.role == "admin", User.active.is_(True), User.id != user.id)
+    )
+    return db.session.scalar(stmt) or 0
+
+
+def update_user(user: User, changes: dict[str, Any], now: datetime) -> User:
+    """Deactivate/reactivate a user or set their roles. Either change ends every session and
+    API token of the user at once: what they may do changed, so what they hold must go.
+    The last active admin cannot be deactivated or lose the role (nobody could undo it)."""
+    before = {"active": user.active, "roles": sorted(user.role_names)}
+    active = changes.get("active", user.active)
+    roles = sorted(set(changes.get("roles", user.role_names)))
+    was_admin = "admin" in user.role_names and user.active
+    stays_admin = active and "admin" in roles
+    if was_admin and not stays_admin and _active_admins_besides(user) == 0:
+        raise Conflict(
+            "This is the last active administrator; make someone else an administrator first.",
+            code="last_admin",
+        )
+    user.active = active
+    if roles != before["roles"]:
+        user.roles = [UserRole(role=r) for r in roles]
+    after = {"active": user.active, "roles": roles}
+    sessions = tokens = 0
+    if after != before:
+        db.session.flush()
+        reason = "deactivated" if before["active"] and not active else "roles changed"
+        sessions, tokens = end_access(user, reason, now)
+    record(
+        "user.update",
+        entity_type="user",
+        entity_id=user.id,
+        detail={
+            "username": user.username,
+            "before": before,
+            "after": after,
+            "sessions_ended": sessions,
+            "tokens_revoked": tokens,
+        },
+    )
+    return user
+
+
+def unlock_user(user: User) -> User:
+    """Lift a lockout before it runs out (the admin has checked who was trying)."""
+    was = user.locked_until
+    user.failed_logins, user.locked_until = 0, None
+    record(
+        "user.unlock",
+        entity_type="user",
+        entity_id=user.id,
+        detail={"username": user.username, "was_locked_until": was.isoformat() if was else None},
+    )
+    return user
+
+
+# ---- API tokens ------------------------------------------------------------------------------
 
 
 def _digest(raw: str) -> str:
@@ -91,8 +153,22 @@ def issue_token(user: User, now: datetime) -> tuple[str, ApiToken]:
     return raw, token
 
 
-def user_for_token(raw: str, now: datetime) -> User | None:
+def token_for(raw: str, now: datetime) -> ApiToken | None:
+    """The live token ``raw`` names: not expired, not revoked, its user active."""
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(raw)))
-    if token is None or token.expires_at <= now or not token.user.active:
+    if token is None or token.expires_at <= now or token.revoked_at is not None:
         return None
-    return token.user
+    return token if token.user.active else None
+
+
+def user_for_token(raw: str, now: datetime) -> User | None:
+    token = token_for(raw, now)
+    return None if token is None else token.user
+
+
+def revoke_token(raw: str, now: datetime) -> None:
+    token = token_for(raw, now)
+    if token is None:
+        return
+    token.revoked_at = now
+    record("auth.token_revoked", entity_type="user", entity_id=token.user_id)

@@ -10,14 +10,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from mat.audit.service import record
+from mat.auth.credentials import check_password
 from mat.auth.models import User
-from mat.auth.service import password_matches
 from mat.dosing.models import Dose, DoseCorrection
 from mat.dosing.situation import lock_patient
-from mat.errors import Conflict, NotFound, RuleViolation
+from mat.errors import Conflict, MatError, NotFound, RuleViolation
 from mat.extensions import db
 from mat.profiles import Profile
 from mat.violations import Violation
@@ -30,20 +28,40 @@ def get_dose(dose_id: int) -> Dose:
     return dose
 
 
-def _witness(by: User, credentials: dict[str, str], profile: Profile) -> User:
-    """The second nurse, who confirms with their own password; refused as ``witness_required``."""
-    witness = db.session.scalar(select(User).where(User.username == credentials["username"]))
-    problem = None
-    if not password_matches(witness, credentials["password"]) or witness is None:
-        problem = "The witness's username or password is wrong."
-    elif not witness.active or not witness.has_role("nurse"):
-        problem = f"{witness.full_name} is not an active nurse and cannot witness a correction."
-    elif witness.id == by.id:
-        problem = "The witness must be a second nurse, not the one correcting the dose."
-    if problem is None:
+def _witness(by: User, given: dict[str, str], now: datetime, profile: Profile) -> User:
+    """The second nurse, who confirms with their own password; refused as ``witness_required``.
+
+    The password is checked like a sign-in (``check_password``): a wrong one counts towards the
+    witness's own lockout, and the refusal's audit event names the witness that was tried.
+    """
+    username = given["username"]
+    witness: User | None = None
+    try:
+        witness = check_password(username, given["password"], now, purpose="witness")
+    except MatError as err:
+        problem = (
+            "The witness's account is locked after too many wrong passwords."
+            if err.code == "account_locked"
+            else "The witness's username or password is wrong."
+        )
+        on_refusal = err.on_refusal
+    else:
+        on_refusal = None
+        problem = None
+        if not witness.has_role("nurse"):
+            problem = f"{witness.full_name} is not a nurse and cannot witness a correction."
+        elif witness.id == by.id:
+            problem = "The witness must be a second nurse, not the one correcting the dose."
+    if problem is None and witness is not None:
         return witness
     violation = Violation("witness_required", profile.severity("witness_required"), problem)
-    raise RuleViolation(problem, code="witness_required", violations=[violation])
+    raise RuleViolation(
+        problem,
+        code="witness_required",
+        violations=[violation],
+        audit_detail={"witness": username, "purpose": "witness"},
+        on_refusal=on_refusal,
+    )
 
 
 def correct_dose(
@@ -58,7 +76,7 @@ def correct_dose(
             "itself never changed.",
             code="already_corrected",
         )
-    witness = _witness(by, data["witness"], profile)
+    witness = _witness(by, data["witness"], now, profile)
     correction = DoseCorrection(
         dose=dose, kind=data["kind"], reason=data["reason"], by=by, witness=witness, at=now
     )
@@ -69,6 +87,7 @@ def correct_dose(
         entity_type="dose",
         entity_id=dose.id,
         patient_id=dose.patient_id,
+        records=[correction, dose],
         detail={
             "correction_id": correction.id,
             "reason": data["reason"],

@@ -34,6 +34,7 @@ def place_hold(patient_id: int, reason: str, by: User, now: datetime) -> Hold:
         entity_type="hold",
         entity_id=hold.id,
         patient_id=patient.id,
+        records=[hold],
         detail={"reason": reason},
     )
     return hold
@@ -54,6 +55,7 @@ def release_hold(hold_id: int, reason: str, by: User, now: datetime) -> Hold:
         entity_type="hold",
         entity_id=hold.id,
         patient_id=hold.patient_id,
+        records=[hold.release],
         detail={"reason": reason},
     )
     return hold
@@ -98,6 +100,7 @@ def withhold_dose(
         "dose.withheld",
         entity_type="withheld_dose",
         entity_id=withheld.id,
+        records=[withheld],
         patient_id=patient.id,
         detail={"date": day.isoformat(), "reason": data["reason"]},
     )
@@ -130,6 +133,7 @@ def record_screen(patient_id: int, data: dict[str, Any], by: User, now: datetime
         "screen.record",
         entity_type="drug_screen",
         entity_id=screen.id,
+        records=[screen],
         patient_id=patient.id,
         detail={"collected_on": data["collected_on"].isoformat(), "positive": positives},
     )
@@ -151,6 +155,7 @@ def close_clinic(data: dict[str, Any], by: User, now: datetime) -> ClinicClosure
         "clinic.closure",
         entity_type="clinic_closure",
         entity_id=closure.id,
+        records=[closure],
         detail={"date": day.isoformat(), "reason": data["reason"]},
     )
     return closure

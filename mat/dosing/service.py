@@ -228,6 +228,7 @@ def record_dose(
         entity_type="dose",
         entity_id=dose.id,
         patient_id=patient.id,
+        records=[dose, dose.medication],
         rules=rule_ids(found),
         detail={
             "date": day.isoformat(),
@@ -293,11 +294,18 @@ def dispense_take_homes(
             )
     record(
         "dose.take_home",
-        entity_type="dose",
-        entity_id=",".join(str(d.id) for d in doses),
+        # One event for the whole hand-out: the doses are listed in the detail and recorded
+        # (digests) beside it; entity_id is one id, so it fits its column whatever the count.
+        entity_type="patient",
+        entity_id=patient.id,
         patient_id=patient.id,
         rules=rule_ids(found),
-        detail={"dates": [d.isoformat() for d in planned], "profile": profile.label},
+        detail={
+            "dates": [d.isoformat() for d in planned],
+            "dose_ids": [d.id for d in doses],
+            "profile": profile.label,
+        },
+        records=[*doses, *{d.medication_id: d.medication for d in doses}.values()],
     )
     return doses
 

@@ -234,6 +234,7 @@ def sign_order(
         entity_type="order",
         entity_id=order.id,
         patient_id=patient.id,
+        records=[order, medication, *([order.take_home] if order.take_home else [])],
         rules=rule_ids(found),
         detail={
             "medication": spec.medication,
@@ -274,6 +275,7 @@ def discontinue_order(order_id: int, reason: str, by: User, now: datetime) -> Or
         entity_type="order",
         entity_id=order.id,
         patient_id=order.patient_id,
+        records=[order.discontinuation],
         detail={"reason": reason},
     )
     return order

@@ -20,7 +20,10 @@ from mat.audit.service import record
 from mat.extensions import db
 from tests.audit.events import events_by
 from tests.audit.tampering import tamper
+from tests.conftest import ZONE
 from tests.support.checks import assert_error
+
+CLINIC = ZoneInfo(ZONE)
 
 ALL_TIME = "from=2000-01-01&to=2099-12-31"
 CSV_HEADER = [
@@ -155,11 +158,12 @@ def test_dates_are_clinic_days_both_included(app, api, staff, monkeypatch) -> No
 
 
 def test_without_dates_the_last_7_clinic_days_are_shown(app, api, staff, monkeypatch) -> None:
-    app.config["MAT_CLOCK"] = lambda: datetime(2026, 11, 16, 9, tzinfo=UTC)
-    too_old = event_at(monkeypatch, datetime(2026, 11, 9, 23, 59, 59, tzinfo=UTC))
-    oldest = event_at(monkeypatch, datetime(2026, 11, 10, 0, 0, tzinfo=UTC))
-    newest = event_at(monkeypatch, datetime(2026, 11, 16, 23, 59, tzinfo=UTC))
-    tomorrow = event_at(monkeypatch, datetime(2026, 11, 17, 0, 0, tzinfo=UTC))
+    # Instants at the clinic (MAT_CLINIC_TZ of the run): the days are the clinic's days.
+    app.config["MAT_CLOCK"] = lambda: datetime(2026, 11, 16, 9, tzinfo=CLINIC)
+    too_old = event_at(monkeypatch, datetime(2026, 11, 9, 23, 59, 59, tzinfo=CLINIC))
+    oldest = event_at(monkeypatch, datetime(2026, 11, 10, 0, 0, tzinfo=CLINIC))
+    newest = event_at(monkeypatch, datetime(2026, 11, 16, 23, 59, tzinfo=CLINIC))
+    tomorrow = event_at(monkeypatch, datetime(2026, 11, 17, 0, 0, tzinfo=CLINIC))
 
     def shown(query: str) -> list[int]:
         # The exports themselves are events of "today" too: look at the test's events only.
@@ -334,7 +338,15 @@ def test_verify_an_intact_chain(api, staff) -> None:
     events_by(staff["nurse"], 4)
     response = api("get", "/api/v1/audit/verify", as_=staff["auditor"])
     assert response.status_code == 200
-    assert response.get_json() == {"ok": True, "events": 4, "first_bad": None, "reason": None}
+    assert response.get_json() == {
+        "ok": True,
+        "events": 4,
+        "first_bad": None,
+        "reason": None,
+        "checkpoints": 1,  # the first write of a trail signs a checkpoint
+        "legacy_events": 0,
+        "records": 0,
+    }
     # The check is on record, written after the walk: it was not among the events it counted.
     (check,) = stored("audit.verify")
     assert json.loads(check.detail) == {"ok": True, "events": 4, "first_bad": None}
@@ -375,4 +387,6 @@ def test_the_audit_api_is_in_the_openapi_document(client) -> None:
     assert "/api/v1/audit/verify" in doc["paths"]
     schemas = doc["components"]["schemas"]
     assert set(schemas["AuditEventOut"]["properties"]) == EVENT_KEYS
-    assert set(schemas["ChainReportOut"]["properties"]) == {"ok", "events", "first_bad", "reason"}
+    assert set(schemas["ChainReportOut"]["properties"]) == {
+        "ok", "events", "first_bad", "reason", "checkpoints", "legacy_events", "records",
+    }  # fmt: skip

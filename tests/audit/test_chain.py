@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import select, text
 
 from mat.audit.models import GENESIS, AuditEvent
-from mat.audit.service import record, verify_chain
+from mat.audit.service import record
+from mat.audit.verify import verify_chain
 from mat.extensions import db
 from tests.audit.tampering import tamper
 

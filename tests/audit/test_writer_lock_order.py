@@ -11,7 +11,7 @@ import threading
 
 from flask.testing import FlaskClient
 
-from mat.audit.service import verify_chain
+from mat.audit.verify import verify_chain
 from mat.patients.models import Patient
 from tests.support.checks import count
 

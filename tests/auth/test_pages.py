@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from flask import Flask
@@ -78,13 +79,13 @@ def test_sign_out(client, staff) -> None:
     assert client.get("/").status_code == 302
 
 
-def test_session_cookie_is_refused_after_the_idle_limit(app: Flask, client, staff) -> None:
+@pytest.mark.parametrize("idle, signed_in", [(timedelta(minutes=14, seconds=59), True),
+                                             (timedelta(minutes=15), False)])  # fmt: skip
+def test_the_server_ends_a_session_idle_for_15_minutes(client, clock, staff, idle, signed_in):
     sign_in(client, "nurse1")
     assert client.get("/").status_code == 200
-    app.permanent_session_lifetime = app.config["PERMANENT_SESSION_LIFETIME"] = __import__(
-        "datetime"
-    ).timedelta(seconds=-1)
-    assert client.get("/").status_code == 302
+    clock.now += idle
+    assert client.get("/").status_code == (200 if signed_in else 302)
 
 
 def test_a_view_that_declares_no_roles_is_closed(app: Flask, client, staff) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from mat.audit.service import verify_chain
+from mat.audit.verify import verify_chain
 from mat.dosing.models import Dose
 from tests.conftest import TODAY
 from tests.support.checks import count

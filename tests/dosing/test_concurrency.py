@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mat.audit.service import verify_chain
+from mat.audit.verify import verify_chain
 from mat.dosing.models import Dose
 from tests.support.checks import count
 

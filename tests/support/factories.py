@@ -9,8 +9,9 @@ from typing import Any
 
 from flask import Flask
 
+from mat.auth.credentials import hash_password
 from mat.auth.models import User, UserRole
-from mat.auth.service import hash_password, issue_token
+from mat.auth.service import issue_token
 from mat.database import utcnow
 from mat.extensions import db
 from mat.patients.models import Patient
