@@ -14,6 +14,16 @@ from flask import Flask, Response
 __all__ = ["create_app"]
 
 
+class _MatFlask(Flask):
+    def log_exception(self, exc_info: Any) -> None:
+        """An exception Flask could not hand to a view's error handlers (one raised by the
+        request's commit, after_request): logged like every server error, without patient data
+        (``mat.errors.log_server_error``), instead of Flask's line with the concrete path."""
+        from mat.errors import log_server_error
+
+        log_server_error(exc_info[1], exc_info[2])
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from pathlib import Path
 
@@ -25,7 +35,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from mat.profiles import load_profile
 
     root = Path(__file__).resolve().parent.parent
-    app = Flask(__name__, template_folder=str(root / "templates"), instance_relative_config=True)
+    app = _MatFlask(
+        __name__, template_folder=str(root / "templates"), instance_relative_config=True
+    )
     app.json = ExactJSONProvider(app)
     app.config.from_mapping(load_settings(app.instance_path))
     if config:
@@ -52,7 +64,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _commit(response: Response) -> Response:
     """The one commit of a request: only when the answer is a success.
 
-    Errors roll back in ``mat.errors.respond``; a failed commit here becomes that error's answer.
+    Errors roll back in ``mat.errors.respond``. A commit that loses a race (an IntegrityError:
+    a unique slot, a duplicate) is a 409; any other failed commit is rolled back here and
+    re-raised, and Flask answers it through ``mat.errors`` as a 500 ``internal_error``: the
+    work was not stored and the client must be told so, never with a 4xx.
     """
     from flask import g
 

@@ -62,7 +62,9 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         # Behind TLS in production the cookie must never travel in clear; demo runs on plain http.
         "SESSION_COOKIE_SECURE": not demo,
         "REMEMBER_COOKIE_DURATION": timedelta(0),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a database error's text never carries the values bound to it (names,
+        # MRNs), whoever logs or prints it (mat.errors.log_server_error logs no messages at all).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "API_TITLE": "mat",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
