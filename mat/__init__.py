@@ -27,7 +27,7 @@ class _MatFlask(Flask):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from pathlib import Path
 
-    from mat import cli, extensions, models, web
+    from mat import cli, extensions, headers, models, web
     from mat.auth.access import init_access
     from mat.config import load_settings
     from mat.errors import register_error_handlers
@@ -57,6 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_access(app)
     register_error_handlers(app)
     cli.register(app)
+    headers.register(app)
     app.after_request(_commit)
     return app
 
