@@ -25,16 +25,17 @@ run: $(STAMP) system-packages
 	MAT_DEMO=1 $(BIN)/flask --app mat run --host 127.0.0.1 --port 5000
 
 # From Debian, when this machine lets us install (root): chromium for the browser tests, and
-# DejaVu Sans so PDFs print every patient's name (the PDF base fonts are Latin-1 only).
-# Without them the browser tests are skipped with the reason printed (in CI they fail) and PDFs
-# fall back to Helvetica with a warning.
-DEBIAN_PACKAGES := chromium fonts-dejavu-core
+# the PDF fonts (mat/pdf_fonts.py): DejaVu Sans for Latin, Greek and Cyrillic names, WenQuanYi
+# Zen Hei for Chinese, Japanese and Korean ones (the PDF base fonts are Latin-1 only).
+# Without them the browser tests are skipped with the reason printed (in CI they fail), PDFs
+# fall back to Helvetica with a warning, and registration refuses the names they cannot print.
+DEBIAN_PACKAGES := chromium fonts-dejavu-core fonts-wqy-zenhei
 system-packages:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) \
-	  >/dev/null; } || echo "not installed:$$missing (browser tests skip, PDFs use Helvetica)"
+	  >/dev/null; } || echo "not installed:$$missing (browser tests skip, PDFs print fewer scripts)"
 
 # Every test: lint, format check, the suite on SQLite, and (when reachable) the PostgreSQL tests.
 # pytest exits 5 when it collects nothing: that is a failure here, said in words.

@@ -22,6 +22,9 @@ class ConfigError(RuntimeError):
 SESSION_IDLE = timedelta(minutes=15)
 # API tokens last one clinic shift; scripts ask for a new one rather than holding a long-lived key.
 TOKEN_LIFETIME = timedelta(hours=8)
+# The largest request body (413 above it): every body of the API and the pages is a few kB. A
+# view that needs more says so with mat.web.body_limit (the import of a clinic's history).
+REQUEST_BODY_LIMIT = 1024 * 1024
 
 
 def _truthy(value: str | None) -> bool:
@@ -71,4 +74,5 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
         "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": REQUEST_BODY_LIMIT,
     }

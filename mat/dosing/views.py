@@ -14,7 +14,7 @@ import hashlib
 import json
 import secrets
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import (
@@ -223,11 +223,9 @@ def give(patient_id: int) -> Any:
         raise InvalidInput(
             "The form is incomplete; reload the page.", fields={"token": ["Missing."]}
         )
-    data = _load(
-        DoseIn(),
-        {k: request.form.get(k) for k in ("amount_mg", "slot", "date")},
-        "The form is incomplete; reload the page.",
-    )
+    form = {k: request.form.get(k) for k in ("amount_mg", "slot", "date")}
+    form["amount_mg"] = _form_number(form["amount_mg"])
+    data = _load(DoseIn(), form, "The form is incomplete; reload the page.")
     key = GIVE_KEY_PREFIX + token
     _refuse_used_token(key)
     dose = service.record_dose(patient_id, data, g.actor, clinic_now(), _profile())
@@ -248,6 +246,16 @@ def give(patient_id: int) -> Any:
         "success",
     )
     return _back(patient_id)
+
+
+def _form_number(text: str | None) -> Any:
+    """A form field holds text; the API's schema takes amounts only as numbers (JSON numbers,
+    ``mat.schema_fields.amount``). The page's own hidden field is the order's amount: read it
+    exactly, and leave anything unreadable as text for the schema to refuse."""
+    try:
+        return Decimal(text) if text is not None else None
+    except InvalidOperation:
+        return text
 
 
 def _refuse_used_token(key: str) -> None:
