@@ -51,12 +51,14 @@ def create_user(
 
 @demo_cli.command("seed")
 def seed() -> None:
-    """Create the demo clinic (invented people); refuses to run twice."""
+    """Create the demo clinic (invented people) in an empty database, or in a demo one."""
+    from flask import current_app
+
     from mat.demo import DEMO_USERS, seed_demo_clinic
 
     g.actor_name = "demo-seed"
     try:
-        seed_demo_clinic()
+        seed_demo_clinic(demo_mode=current_app.config["MAT_DEMO"])
         db.session.commit()
     except MatError as err:
         db.session.rollback()
