@@ -32,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from mat.config import load_settings
     from mat.errors import register_error_handlers
     from mat.jsonio import ExactJSONProvider
+    from mat.logs import keep_query_strings_out_of_logs
     from mat.profiles import load_profile
 
     root = Path(__file__).resolve().parent.parent
@@ -58,6 +59,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     cli.register(app)
     headers.register(app)
+    keep_query_strings_out_of_logs()
     app.after_request(_commit)
     return app
 

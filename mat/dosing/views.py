@@ -45,6 +45,7 @@ from mat.idempotency import IdempotentRequest
 from mat.orders.schedule import mg_text
 from mat.orders.service import governing_order, patient_orders, schedule_between
 from mat.patients.models import Patient
+from mat.patients.schemas import PatientSearch
 from mat.patients.service import get_patient, search_patients
 from mat.profiles import Profile
 from mat.violations import Violation
@@ -106,10 +107,15 @@ def refused(err: MatError) -> Any:
 # ---- reading: the search and the patient's window ----------------------------------------
 
 
-@bp.route("", methods=["GET"])
+@bp.route("", methods=["GET", "POST"])
 @roles_required("nurse")
 def window() -> Any:
-    q = request.args.get("q", "").strip()[:80]
+    """The search. The term (a name or an MRN) travels in the body of a POST, never in the
+    address: addresses end up in browser history, proxy and server logs, and the Referer of
+    the next page. A GET shows the empty form, whatever its query string says."""
+    if request.method != "POST":
+        return render_template("dosing/search.html", q="", patients=None)
+    q = _load(PatientSearch(), {"q": request.form.get("q", "").strip()}, "Check the search.")["q"]
     patients = search_patients(q) if q else None  # the search is audited
     return render_template("dosing/search.html", q=q, patients=patients)
 
