@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := mat
 
-.PHONY: run test lint format install pg-test tz-test clean system-packages
+.PHONY: run test lint format install pg-test tz-test clean system-packages deps-audit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -25,22 +25,23 @@ run: $(STAMP) system-packages
 	MAT_DEMO=1 $(BIN)/flask --app mat run --host 127.0.0.1 --port 5000
 
 # From Debian, when this machine lets us install (root): chromium for the browser tests, and
-# DejaVu Sans so PDFs print every patient's name (the PDF base fonts are Latin-1 only).
-# Without them the browser tests are skipped with the reason printed (in CI they fail) and PDFs
-# fall back to Helvetica with a warning.
-DEBIAN_PACKAGES := chromium fonts-dejavu-core
+# the PDF fonts (mat/pdf_fonts.py): DejaVu Sans for Latin, Greek and Cyrillic names, WenQuanYi
+# Zen Hei for Chinese, Japanese and Korean ones (the PDF base fonts are Latin-1 only).
+# Without them the browser tests are skipped with the reason printed (in CI they fail), PDFs
+# fall back to Helvetica with a warning, and registration refuses the names they cannot print.
+DEBIAN_PACKAGES := chromium fonts-dejavu-core fonts-wqy-zenhei
 system-packages:
 	@missing=""; for p in $(DEBIAN_PACKAGES); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	[ -z "$$missing" ] || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) \
-	  >/dev/null; } || echo "not installed:$$missing (browser tests skip, PDFs use Helvetica)"
+	  >/dev/null; } || echo "not installed:$$missing (browser tests skip, PDFs print fewer scripts)"
 
 # Every test: lint, format check, the suite on SQLite, and (when reachable) the PostgreSQL tests.
 # pytest exits 5 when it collects nothing: that is a failure here, said in words.
 test: $(STAMP) system-packages
-	$(BIN)/ruff check mat tests
-	$(BIN)/ruff format --check mat tests
+	$(BIN)/ruff check mat tests tools
+	$(BIN)/ruff format --check mat tests tools
 	@$(BIN)/python -m pytest; status=$$?; \
 	  [ $$status -ne 5 ] || echo "pytest collected no tests: the suite is missing"; exit $$status
 
@@ -55,11 +56,16 @@ tz-test: $(STAMP)
 	MAT_CLINIC_TZ=$(CLINIC_TZ) $(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check mat tests
+	$(BIN)/ruff check mat tests tools
 
 format: $(STAMP)
-	$(BIN)/ruff format mat tests
-	$(BIN)/ruff check --fix mat tests
+	$(BIN)/ruff format mat tests tools
+	$(BIN)/ruff check --fix mat tests tools
+
+# Known vulnerabilities in the installed dependencies (pip-audit; CI runs it). Exits 1 on a
+# known vulnerability; says in one line, without failing, when nothing could be checked.
+deps-audit: $(STAMP)
+	$(BIN)/python -m tools.deps_audit
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache build *.egg-info

@@ -14,22 +14,35 @@ from flask import Flask, Response
 __all__ = ["create_app"]
 
 
+class _MatFlask(Flask):
+    def log_exception(self, exc_info: Any) -> None:
+        """An exception Flask could not hand to a view's error handlers (one raised by the
+        request's commit, after_request): logged like every server error, without patient data
+        (``mat.errors.log_server_error``), instead of Flask's line with the concrete path."""
+        from mat.errors import log_server_error
+
+        log_server_error(exc_info[1], exc_info[2])
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from pathlib import Path
 
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from mat import cli, extensions, models, web
+    from mat import cli, extensions, headers, models, web
     from mat.audit.keys import init_keys
     from mat.auth.access import init_access
     from mat.auth.sessions import ServerSessionInterface
     from mat.config import load_settings
     from mat.errors import register_error_handlers
     from mat.jsonio import ExactJSONProvider
+    from mat.logs import keep_query_strings_out_of_logs
     from mat.profiles import load_profile
 
     root = Path(__file__).resolve().parent.parent
-    app = Flask(__name__, template_folder=str(root / "templates"), instance_relative_config=True)
+    app = _MatFlask(
+        __name__, template_folder=str(root / "templates"), instance_relative_config=True
+    )
     app.json = ExactJSONProvider(app)
     app.config.from_mapping(load_settings(app.instance_path))
     if config:
@@ -54,6 +67,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     init_access(app)
     register_error_handlers(app)
     cli.register(app)
+    headers.register(app)
+    keep_query_strings_out_of_logs()
     app.after_request(_commit)
     return app
 
@@ -61,7 +76,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def _commit(response: Response) -> Response:
     """The one commit of a request: only when the answer is a success.
 
-    Errors roll back in ``mat.errors.respond``; a failed commit here becomes that error's answer.
+    Errors roll back in ``mat.errors.respond``. A commit that loses a race (an IntegrityError:
+    a unique slot, a duplicate) is a 409; any other failed commit is rolled back here and
+    re-raised, and Flask answers it through ``mat.errors`` as a 500 ``internal_error``: the
+    work was not stored and the client must be told so, never with a 4xx.
     """
     from flask import g
 

@@ -25,6 +25,9 @@ TOKEN_LIFETIME = timedelta(hours=8)
 # An HMAC key shorter than this is guessable; a hex token of 32 bytes is 64 characters.
 MIN_AUDIT_KEY_LENGTH = 32
 MAX_TRUSTED_PROXIES = 5
+# The largest request body (413 above it): every body of the API and the pages is a few kB. A
+# view that needs more says so with mat.web.body_limit (the import of a clinic's history).
+REQUEST_BODY_LIMIT = 1024 * 1024
 
 
 def _truthy(value: str | None) -> bool:
@@ -83,11 +86,14 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         # Behind TLS in production the cookie must never travel in clear; demo runs on plain http.
         "SESSION_COOKIE_SECURE": not demo,
         "REMEMBER_COOKIE_DURATION": timedelta(0),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a database error's text never carries the values bound to it (names,
+        # MRNs), whoever logs or prints it (mat.errors.log_server_error logs no messages at all).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "API_TITLE": "mat",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
         "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": REQUEST_BODY_LIMIT,
     }

@@ -72,8 +72,26 @@ FAMILY = (
 PATIENT_COUNT = 30
 
 
-def seed_demo_clinic(seed: int = 20261124) -> None:
-    """Users, 30 patients and three weeks of history (``mat.demo_history``)."""
+def seed_demo_clinic(seed: int = 20261124, *, demo_mode: bool = False) -> None:
+    """Users, 30 patients and three weeks of history (``mat.demo_history``).
+
+    Invented patients and doses must never mix with a real clinic's record (a DEA log with
+    invented doses in it is a false record), so the seed writes into:
+
+    - an empty database (no user yet), in any mode: the first thing run on a new install,
+      and what the tests do;
+    - in demo mode (``MAT_DEMO=1``, the ``make run`` clinic), any database that does not
+      already hold the demo clinic: demo mode is the promise that the database is a demo.
+
+    A database that has users and is not in demo mode is refused, whatever those users are.
+    """
+    has_users = db.session.scalar(select(User.id).limit(1)) is not None
+    if has_users and not demo_mode:
+        raise Conflict(
+            "This database already has users and mat is not in demo mode (MAT_DEMO=1): the "
+            "demo's invented patients are only ever written into an empty or a demo database.",
+            code="not_a_demo_database",
+        )
     if db.session.scalar(select(User.id).where(User.username == DEMO_USERS[0][0])) is not None:
         raise Conflict("The demo clinic is already seeded in this database.", code="demo_exists")
     users = {

@@ -8,10 +8,21 @@ friendly HTML page. Every refusal is also written to the audit trail (clinical-r
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Callable
+from types import TracebackType
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, make_response, render_template, request
+from flask import (
+    Flask,
+    Response,
+    g,
+    has_request_context,
+    jsonify,
+    make_response,
+    render_template,
+    request,
+)
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -78,9 +89,22 @@ class RuleViolation(MatError):
     status, code = 422, "rule_violation"
 
 
+class PayloadTooLarge(MatError):
+    status, code = 413, "payload_too_large"
+
+
 class TooManyRequests(MatError):
     status, code = 429, "too_many_requests"
 
+
+class ServerError(MatError):
+    """A bug or an outage (the database refused a commit, a worker ran out of something): always
+    500, whatever raised it, so clients, monitoring and the fuzz test see it (api-contract.md)."""
+
+    status, code = 500, "internal_error"
+
+
+SERVER_ERROR_MESSAGE = "Internal error; it has been logged. Nothing was recorded."
 
 _HTTP_CODES = {
     400: BadRequest,
@@ -89,6 +113,7 @@ _HTTP_CODES = {
     404: NotFound,
     405: BadRequest,
     409: Conflict,
+    413: PayloadTooLarge,
     422: InvalidInput,
     429: TooManyRequests,
 }
@@ -102,6 +127,10 @@ def from_http_exception(exc: HTTPException) -> MatError:
             f"The form could not be accepted ({exc.description}) Reload the page and try again.",
             code="csrf_failed",
         )
+    if status >= 500:
+        # Flask hands an exception raised outside a view (an after_request commit) to the
+        # handlers as InternalServerError: still a server error, never a refusal.
+        return ServerError(SERVER_ERROR_MESSAGE)
     cls = _HTTP_CODES.get(status, MatError)
     fields: dict[str, list[str]] = {}
     data: Any = getattr(exc, "data", None) or {}
@@ -117,10 +146,13 @@ def from_http_exception(exc: HTTPException) -> MatError:
         403: "Your role does not allow this.",
         404: "No such resource.",
         405: "This method is not allowed here.",
+        413: "The request body is too large for this call.",
         422: "Some values are invalid.",
         429: "Too many attempts; wait a minute and try again.",
     }.get(status, exc.description or "Request refused.")
     err = cls(message, fields=fields)
+    if cls is MatError:  # a 4xx the contract does not list (415, ...) keeps its status
+        err.status, err.code = status, f"http_{status}"
     if status == 405:
         err.status = 405
         err.code = "method_not_allowed"
@@ -175,12 +207,66 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Any:
         if exc.code and exc.code < 400:  # redirects raised as exceptions pass through
             return exc
+        if (exc.code or 500) >= 500 and getattr(exc, "original_exception", None) is None:
+            log_server_error(exc, exc.__traceback__)  # abort(500); Flask logged the others
         return respond(from_http_exception(exc))
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception) -> Any:
-        # A 500 is always a bug: log it whole, tell the user nothing internal.
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        err = MatError("Internal error; it has been logged.", code="internal_error")
-        err.status = 500
-        return respond(err)
+        # A 500 is always a bug: log where and what, tell the user nothing internal.
+        log_server_error(exc, exc.__traceback__)
+        return respond(ServerError(SERVER_ERROR_MESSAGE))
+
+
+# ---- logging a server error without patient data ------------------------------------------
+
+
+def log_server_error(exc: BaseException | None, tb: TracebackType | None) -> None:
+    """Log a server error so an operator can find the bug, and nothing a patient could be found
+    by (42 CFR Part 2, HIPAA: logs are kept and read outside the record's access controls).
+
+    The line names the route *rule* and endpoint (``/api/v1/patients/<int:patient_id>``), not
+    the path with its ids; the exceptions by type, with the database's error code, constraint,
+    table and SQL text (placeholders only); and the traceback's frames. Never an exception's
+    message: a database error quotes the row it refused (``Key (mrn)=(...)``, bound parameters,
+    a trigger's text) and other messages may quote input.
+    """
+    where = "outside a request"
+    if has_request_context():
+        rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
+        where = f"{request.method} {rule} (endpoint {request.endpoint})"
+    frames = "".join(traceback.format_tb(tb)) if tb is not None else ""
+    log.error("server error on %s: %s\n%s", where, describe_exception(exc), frames.rstrip())
+
+
+def describe_exception(exc: BaseException | None) -> str:
+    """``exc`` and what caused it, outermost first, without any message text."""
+    parts: list[str] = []
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen and len(parts) < 5:
+        seen.add(id(exc))
+        parts.append(_exception_facts(exc))
+        exc = exc.__cause__ or exc.__context__
+    return " <- ".join(parts) or "(no exception)"
+
+
+def _exception_facts(exc: BaseException) -> str:
+    facts = [f"{type(exc).__module__}.{type(exc).__qualname__}"]
+    statement = getattr(exc, "statement", None)  # SQLAlchemy: the SQL, with placeholders
+    driver_error = getattr(exc, "orig", None)
+    if driver_error is not None:
+        facts.append(f"driver {type(driver_error).__module__}.{type(driver_error).__qualname__}")
+        sqlstate = getattr(driver_error, "sqlstate", None)  # psycopg
+        if sqlstate:
+            facts.append(f"sqlstate {sqlstate}")
+        diag = getattr(driver_error, "diag", None)
+        for name in ("schema_name", "table_name", "column_name", "constraint_name"):
+            value = getattr(diag, name, None) if diag is not None else None
+            if value:
+                facts.append(f"{name} {value}")
+        sqlite_name = getattr(driver_error, "sqlite_errorname", None)
+        if sqlite_name:
+            facts.append(f"sqlite {sqlite_name}")
+    if isinstance(statement, str):
+        facts.append(f"sql {' '.join(statement.split())[:300]}")
+    return ", ".join(facts)

@@ -19,6 +19,8 @@ from flask_smorest import Blueprint
 from marshmallow.utils import missing
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from mat.errors import BadRequest
+
 
 def _default(value: Any) -> Any:
     if isinstance(value, Decimal):
@@ -38,19 +40,55 @@ class ExactJSONProvider(DefaultJSONProvider):
         return json.dumps(obj, **kwargs)
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        kwargs.setdefault("parse_float", Decimal)
-        kwargs.setdefault("object_pairs_hook", _refuse_nul)
-        return json.loads(s, **kwargs)
+        if kwargs:
+            kwargs.setdefault("parse_float", Decimal)
+            return json.loads(s, **kwargs)
+        return read_json(s.decode("utf-8") if isinstance(s, bytes) else s)
 
 
-def _refuse_nul(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # A NUL character is never valid clinical text and PostgreSQL refuses it (a 500). A
-    # JSONDecodeError here is answered 400, as for any JSON that cannot be read.
-    for key, value in pairs:
-        texts = [key, *(value if isinstance(value, list) else [value])]
-        if any(isinstance(t, str) and "\x00" in t for t in texts):
-            raise json.JSONDecodeError("NUL character in JSON text", key, 0)
+def read_json(text: str) -> Any:
+    """JSON text as ``mat`` reads every body: numbers exactly (``Decimal``), and a clear 400 for
+    what the JSON grammar allows but no clinical text holds and the database would turn into a
+    500: a NUL character (PostgreSQL refuses it), a lone UTF-16 surrogate (``"\\ud800"``: not
+    encodable, so PostgreSQL's driver fails), and nesting deep enough to exhaust the parser's
+    recursion (``[[[[...``, a RecursionError)."""
+    try:
+        data = json.loads(text, parse_float=Decimal, object_pairs_hook=_checked_object)
+    except RecursionError:
+        raise BadRequest(
+            "The JSON body is nested too deeply to read; no call of this API takes more than a "
+            "few levels.",
+            code="json_too_deep",
+        ) from None
+    if not isinstance(data, dict):  # objects were checked as they were read
+        _check_texts([data])
+    return data
+
+
+def _checked_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    _check_texts([text for pair in pairs for text in pair])
     return dict(pairs)
+
+
+def _check_texts(values: list[Any]) -> None:
+    """Refuse bad text among ``values`` and inside their lists (objects nested in them were
+    checked when they were read); iterative, so no depth of lists can exhaust the stack."""
+    stack = list(values)
+    while stack:
+        value = stack.pop()
+        if isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                raise BadRequest("The JSON body contains a NUL character.", code="nul_character")
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise BadRequest(
+                    "The JSON body contains a lone UTF-16 surrogate (like \\ud800), which is "
+                    "no character: send text as UTF-8 or as complete surrogate pairs.",
+                    code="unpaired_surrogate",
+                ) from None
 
 
 class ExactJSONParser(FlaskParser):
@@ -64,9 +102,9 @@ class ExactJSONParser(FlaskParser):
         data = req.get_data(cache=True)
         try:
             text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise json.JSONDecodeError("The body is not UTF-8", "", 0) from exc
-        return json.loads(text, parse_float=Decimal, object_pairs_hook=_refuse_nul)
+        except UnicodeDecodeError:
+            raise BadRequest("The JSON body is not UTF-8 text.", code="not_utf8") from None
+        return read_json(text)
 
 
 class ApiBlueprint(Blueprint):

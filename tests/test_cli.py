@@ -41,6 +41,21 @@ def test_user_create_reads_the_password_from_stdin(app, client) -> None:
     assert token.status_code == 201
 
 
+def test_user_create_holds_names_to_the_api_s_rules(app) -> None:
+    before = count(User)
+    result = run(
+        app, "user", "create", "nurse.bidi", "--full-name", "Nora\u202eRivera", "--initials",
+        "NR", "--role", "nurse", "--password-stdin", input="a-very-long-password\n",
+    )  # fmt: skip
+    assert result.exit_code != 0 and "full_name: Remove the invisible direction" in result.output
+    result = run(
+        app, "user", "create", "Bad Name", "--full-name", "X", "--initials", "XX", "--role",
+        "nurse", "--password-stdin", input="a-very-long-password\n",
+    )  # fmt: skip
+    assert result.exit_code != 0 and "username:" in result.output
+    assert count(User) == before
+
+
 def test_user_create_refuses_duplicates_and_short_passwords(app, staff) -> None:
     before = count(User)
     dup = run(
@@ -109,9 +124,31 @@ def test_demo_seed_creates_the_demo_clinic_once(app, client) -> None:
     assert plan["status"] == "blocked" and plan["missed_days"] == 3
     assert [v["rule"] for v in plan["violations"]] == ["missed_doses_review"]
     assert run(app, "audit", "verify").exit_code == 0
+    app.config["MAT_DEMO"] = True  # the make run clinic: seeding twice is said as such
     again = run(app, "demo", "seed")
     assert again.exit_code != 0 and "already seeded" in again.output
     assert count(Patient) == 30
+
+
+def test_demo_seed_refuses_a_database_with_users_outside_demo_mode(app, staff, patient) -> None:
+    assert app.config["MAT_DEMO"] is False
+    users, patients = count(User), count(Patient)
+    result = run(app, "demo", "seed")
+    assert result.exit_code != 0
+    (line,) = [line for line in result.output.splitlines() if line.strip()]
+    assert line == (
+        "Error: This database already has users and mat is not in demo mode (MAT_DEMO=1): the "
+        "demo's invented patients are only ever written into an empty or a demo database."
+    )
+    assert (count(User), count(Patient)) == (users, patients)
+    assert db.session.scalar(select(User).where(User.username == "nurse.rivera")) is None
+
+
+def test_in_demo_mode_the_seed_joins_a_database_that_has_other_users(app, staff) -> None:
+    app.config["MAT_DEMO"] = True
+    result = run(app, "demo", "seed")
+    assert result.exit_code == 0, result.output
+    assert count(User) == len(staff) + 5 and count(Patient) == 30
 
 
 def test_audit_verify_says_ok_or_names_the_first_bad_event(app, staff, api, patient) -> None:

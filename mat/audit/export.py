@@ -23,6 +23,7 @@ from mat.audit.models import AuditEvent
 from mat.audit.queries import AuditFilters, last_event_id, local_iso, matching
 from mat.audit.service import record
 from mat.extensions import db
+from mat.spreadsheet import spreadsheet_cell
 
 CSV_COLUMNS = (
     "id", "at", "username", "roles", "client_addr", "action", "entity_type", "entity_id",
@@ -52,13 +53,23 @@ class _Line:
 
 
 def csv_row(event: AuditEvent | Row, zone: ZoneInfo) -> list[object]:
-    # Stored values as they are (roles and rules comma-separated, detail as canonical JSON),
-    # so a reader can recompute each hash from the file; None becomes an empty cell.
-    return [
+    """Stored values as they are (roles and rules comma-separated, detail as canonical JSON),
+    so a reader can recompute each hash from the file; None becomes an empty cell.
+
+    One exception, for spreadsheets: a text cell that begins with ``=``, ``+``, ``-``, ``@``, a
+    tab, a carriage return or ``'`` is written with one more ``'`` in front
+    (``mat.spreadsheet.spreadsheet_cell``; a username tried at sign-in or an action could begin
+    with ``=``). To get the stored value back, as a hash check must: when a cell begins with
+    ``'`` and its next character is one of those seven, drop that first ``'``; leave every
+    other cell as it is (``mat.spreadsheet.stored_text``). The rule is exact: no stored value
+    is changed by the round trip, including one that itself begins with ``'``.
+    """
+    cells: list[object] = [
         event.id, local_iso(event.at, zone), event.username, event.roles, event.client_addr,
         event.action, event.entity_type, event.entity_id, event.patient_id, event.outcome,
         event.rules, event.detail, event.prev_hash, event.hash,
     ]  # fmt: skip
+    return [spreadsheet_cell(cell) if isinstance(cell, str) else cell for cell in cells]
 
 
 def csv_lines(filters: AuditFilters, zone: ZoneInfo, *, through_id: int) -> Iterator[str]:

@@ -7,10 +7,11 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from mat.auth.models import ROLES
+from mat.schema_fields import clinic_text
 
 
 class TokenRequest(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    username = clinic_text(printed=False, required=True, validate=validate.Length(min=1, max=80))
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
 
 
@@ -40,7 +41,7 @@ class UserCreate(Schema):
         ),
     )
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
-    full_name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    full_name = clinic_text(required=True, validate=validate.Length(min=1, max=120))
     initials = fields.String(
         required=True,
         validate=validate.Regexp(r"^[A-Za-z]{2,4}$", error="Use 2-4 letters."),

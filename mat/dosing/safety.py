@@ -140,8 +140,26 @@ def record_screen(patient_id: int, data: dict[str, Any], by: User, now: datetime
     return screen
 
 
+# Closure dates an admin can mean: up to a year back (a closure recorded after the fact, so
+# that day's take-homes and ceiling runs read right) and up to two years ahead (holidays are
+# planned a year or so out). Anything else is a typo, refused with 422.
+CLOSURE_DAYS_BACK = 365
+CLOSURE_DAYS_AHEAD = 730
+
+
+def closure_date_problem(day: date, today: date) -> str | None:
+    first = today - timedelta(days=CLOSURE_DAYS_BACK)
+    last = today + timedelta(days=CLOSURE_DAYS_AHEAD)
+    if first <= day <= last:
+        return None
+    return f"Use a date from {first} (a year back) to {last} (two years ahead)."
+
+
 def close_clinic(data: dict[str, Any], by: User, now: datetime) -> ClinicClosure:
     day: date = data["date"]
+    problem = closure_date_problem(day, now.date())
+    if problem:
+        raise InvalidInput("The closure date is out of range.", fields={"date": [problem]})
     existing = db.session.scalar(select(ClinicClosure).where(ClinicClosure.date == day))
     if existing is not None:
         raise Conflict(f"The clinic is already closed on {day}.", code="duplicate_closure")

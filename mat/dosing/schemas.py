@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from mat.orders.schemas import SLOT, SignerOut, ViolationOut
-from mat.schema_fields import clinic_date
+from mat.schema_fields import amount, clinic_date, clinic_text
 
 # Substances of a urine drug screen panel. Fixed names, so that a typo ("fentanly") is refused
 # instead of silently never counting; "opiates" is heroin/morphine.
@@ -27,20 +27,19 @@ REASON = validate.Length(min=3, max=2000)
 
 
 class DoseIn(Schema):
-    amount_mg = fields.Decimal(
+    amount_mg = amount(
         required=True,
-        places=None,
-        allow_nan=False,
-        as_string=False,
         validate=validate.Range(min=Decimal(0), min_inclusive=False, max=Decimal(10000)),
     )
     slot = fields.String(load_default=None, validate=SLOT)
     date = clinic_date(load_default=None)
-    late_entry_reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+    late_entry_reason = clinic_text(
+        multiline=True, load_default=None, validate=validate.Length(max=2000)
+    )
 
 
 class WithheldIn(Schema):
-    reason = fields.String(required=True, validate=REASON)
+    reason = clinic_text(multiline=True, required=True, validate=REASON)
     date = clinic_date(load_default=None)
 
 
@@ -49,18 +48,19 @@ class TakeHomeRequestIn(Schema):
 
 
 class WitnessIn(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    # A failed witness confirmation names the witness in the audit trail: stored text.
+    username = clinic_text(printed=False, required=True, validate=validate.Length(min=1, max=80))
     password = fields.String(required=True, load_only=True, validate=validate.Length(max=200))
 
 
 class CorrectionIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(("void", "spill")))
-    reason = fields.String(required=True, validate=REASON)
+    reason = clinic_text(multiline=True, required=True, validate=REASON)
     witness = fields.Nested(WitnessIn, required=True)
 
 
 class ReasonIn(Schema):
-    reason = fields.String(required=True, validate=REASON)
+    reason = clinic_text(multiline=True, required=True, validate=REASON)
 
 
 class ScreenIn(Schema):
@@ -79,7 +79,7 @@ class ScreenIn(Schema):
 
 class ClosureIn(Schema):
     date = clinic_date(required=True)
-    reason = fields.String(required=True, validate=REASON)
+    reason = clinic_text(multiline=True, required=True, validate=REASON)
 
 
 class PlanQuery(Schema):

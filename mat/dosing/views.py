@@ -14,7 +14,7 @@ import hashlib
 import json
 import secrets
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import (
@@ -45,6 +45,7 @@ from mat.idempotency import IdempotentRequest
 from mat.orders.schedule import mg_text
 from mat.orders.service import governing_order, patient_orders, schedule_between
 from mat.patients.models import Patient
+from mat.patients.schemas import PatientSearch
 from mat.patients.service import get_patient, search_patients
 from mat.profiles import Profile
 from mat.violations import Violation
@@ -106,10 +107,15 @@ def refused(err: MatError) -> Any:
 # ---- reading: the search and the patient's window ----------------------------------------
 
 
-@bp.route("", methods=["GET"])
+@bp.route("", methods=["GET", "POST"])
 @roles_required("nurse")
 def window() -> Any:
-    q = request.args.get("q", "").strip()[:80]
+    """The search. The term (a name or an MRN) travels in the body of a POST, never in the
+    address: addresses end up in browser history, proxy and server logs, and the Referer of
+    the next page. A GET shows the empty form, whatever its query string says."""
+    if request.method != "POST":
+        return render_template("dosing/search.html", q="", patients=None)
+    q = _load(PatientSearch(), {"q": request.form.get("q", "").strip()}, "Check the search.")["q"]
     patients = search_patients(q) if q else None  # the search is audited
     return render_template("dosing/search.html", q=q, patients=patients)
 
@@ -223,11 +229,9 @@ def give(patient_id: int) -> Any:
         raise InvalidInput(
             "The form is incomplete; reload the page.", fields={"token": ["Missing."]}
         )
-    data = _load(
-        DoseIn(),
-        {k: request.form.get(k) for k in ("amount_mg", "slot", "date")},
-        "The form is incomplete; reload the page.",
-    )
+    form = {k: request.form.get(k) for k in ("amount_mg", "slot", "date")}
+    form["amount_mg"] = _form_number(form["amount_mg"])
+    data = _load(DoseIn(), form, "The form is incomplete; reload the page.")
     key = GIVE_KEY_PREFIX + token
     _refuse_used_token(key)
     dose = service.record_dose(patient_id, data, g.actor, clinic_now(), _profile())
@@ -248,6 +252,16 @@ def give(patient_id: int) -> Any:
         "success",
     )
     return _back(patient_id)
+
+
+def _form_number(text: str | None) -> Any:
+    """A form field holds text; the API's schema takes amounts only as numbers (JSON numbers,
+    ``mat.schema_fields.amount``). The page's own hidden field is the order's amount: read it
+    exactly, and leave anything unreadable as text for the schema to refuse."""
+    try:
+        return Decimal(text) if text is not None else None
+    except InvalidOperation:
+        return text
 
 
 def _refuse_used_token(key: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from mat.orders.models import ORDER_KINDS
-from mat.schema_fields import clinic_date
+from mat.schema_fields import amount, clinic_date, clinic_text, whole_number
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CRITERIA = ("no_recent_misuse", "regular_attendance", "no_behavioral_problems", "no_diversion",
@@ -17,14 +17,8 @@ SLOT = validate.Regexp(r"^[a-z][a-z0-9_]{0,11}$", error="Use a short lower-case 
 
 
 def _mg(**kwargs: Any) -> fields.Decimal:
-    # Amounts arrive as JSON numbers read as Decimal (mat.jsonio); NaN/Infinity are refused.
-    return fields.Decimal(
-        places=None,
-        allow_nan=False,
-        as_string=False,
-        validate=validate.Range(min=Decimal(0), max=Decimal(10000)),
-        **kwargs,
-    )
+    # Amounts are JSON numbers read as Decimal (mat.jsonio); text, NaN and Infinity are refused.
+    return amount(validate=validate.Range(min=Decimal(0), max=Decimal(10000)), **kwargs)
 
 
 class StepIn(Schema):
@@ -37,7 +31,7 @@ class TitrationIn(Schema):
     step_mg = _mg(
         required=True,
     )
-    every_days = fields.Integer(required=True, validate=validate.Range(min=1, max=90))
+    every_days = whole_number(required=True, validate=validate.Range(min=1, max=90))
     target_mg = _mg(required=True)
 
     @validates_schema
@@ -50,13 +44,10 @@ class TitrationIn(Schema):
 
 class TaperIn(Schema):
     start_mg = _mg(required=True)
-    step_percent = fields.Decimal(
-        required=True,
-        allow_nan=False,
-        as_string=False,
-        validate=validate.Range(min=Decimal("0.1"), max=Decimal(100)),
+    step_percent = amount(
+        required=True, validate=validate.Range(min=Decimal("0.1"), max=Decimal(100))
     )
-    every_days = fields.Integer(required=True, validate=validate.Range(min=1, max=90))
+    every_days = whole_number(required=True, validate=validate.Range(min=1, max=90))
     end_mg = _mg(required=True)
 
     @validates_schema
@@ -67,10 +58,8 @@ class TaperIn(Schema):
 
 class SplitIn(Schema):
     slot = fields.String(required=True, validate=SLOT)
-    fraction = fields.Decimal(
+    fraction = amount(
         required=True,
-        allow_nan=False,
-        as_string=False,
         validate=validate.Range(min=Decimal(0), min_inclusive=False, max=Decimal(1)),
     )
 
@@ -96,7 +85,7 @@ class TakeHomeIn(Schema):
     weekdays = fields.List(fields.String(validate=validate.OneOf(WEEKDAYS)), load_default=list)
     dates = fields.List(clinic_date(), load_default=list)
     criteria = fields.Nested(CriteriaIn, required=True)
-    note = fields.String(load_default="", validate=validate.Length(max=2000))
+    note = clinic_text(multiline=True, load_default="", validate=validate.Length(max=2000))
 
     @validates_schema
     def some_days(self, data: dict[str, Any], **_: Any) -> None:
@@ -119,7 +108,9 @@ class OrderIn(Schema):
         fields.Nested(SplitIn), load_default=None, validate=validate.Length(min=2, max=4)
     )
     take_home = fields.Nested(TakeHomeIn, load_default=None)
-    justification = fields.String(load_default=None, validate=validate.Length(max=4000))
+    justification = clinic_text(
+        multiline=True, load_default=None, validate=validate.Length(max=4000)
+    )
 
     @validates_schema
     def one_way_to_say_the_dose(self, data: dict[str, Any], **_: Any) -> None:
@@ -147,7 +138,7 @@ class OrderIn(Schema):
 
 
 class DiscontinueIn(Schema):
-    reason = fields.String(required=True, validate=validate.Length(min=3, max=2000))
+    reason = clinic_text(multiline=True, required=True, validate=validate.Length(min=3, max=2000))
 
 
 # ---- answers ------------------------------------------------------------------------------

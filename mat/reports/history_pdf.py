@@ -22,6 +22,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from mat.clock import clinic_zone
 from mat.patients.models import Patient
+from mat.pdf_fonts import paragraph_markup
 from mat.reports.history import History, read_history, warnings_of
 from mat.reports.log_rows import amount_text
 from mat.reports.pdf_page import (
@@ -45,7 +46,8 @@ GRID = Color(0.8, 0.8, 0.8)
 
 
 def _p(text: str, style: ParagraphStyle = SMALL) -> Paragraph:
-    return Paragraph(escape(text), style)
+    # Escaped, with CJK runs in the CJK font (mat.pdf_fonts).
+    return Paragraph(paragraph_markup(text, style.fontName), style)
 
 
 def _table(header: Sequence[str], rows: list[list[Any]], widths: Sequence[float]) -> Table:
@@ -101,7 +103,7 @@ def _orders(history: History) -> list[Any]:
             f"Order #{order.id}: {order.medication.code} {order.kind}, {order.start_date} to "
             f"{ends}, {status}"
         )
-        flow.append(Paragraph(f"<b>{escape(title)}</b>", BODY))
+        flow.append(Paragraph(f"<b>{paragraph_markup(title, BODY.fontName)}</b>", BODY))
         steps = ", ".join(
             f"from {s.start}: {amount_text(s.dose_mg)} mg" for s in order.stored.steps
         )

@@ -15,6 +15,7 @@ from decimal import Decimal
 from itertools import islice
 
 from mat.reports.log_rows import COLUMNS, LogQuery, LogRow, amount_text
+from mat.spreadsheet import spreadsheet_cell
 
 # Rows per chunk handed to the client.
 CHUNK_ROWS = 500
@@ -35,7 +36,12 @@ def _batches(rows: Iterable[LogRow]) -> Iterator[list[LogRow]]:
 
 def csv_cells(row: LogRow) -> list[str]:
     """The row's cells as text; an empty cell is "not applicable" (volume of a tablet, the
-    dose id of a correction row)."""
+    dose id of a correction row). A cell that a spreadsheet would run as a formula (a name
+    like ``=cmd`` or ``-Smith``) gets a leading ``'`` (``mat.spreadsheet``)."""
+    return [spreadsheet_cell(cell) for cell in _cells(row)]
+
+
+def _cells(row: LogRow) -> list[str]:
     return [
         row.dispensed_on.isoformat(),
         row.dispensed_at.isoformat(timespec="seconds"),

@@ -9,46 +9,19 @@ last one, so the rows are read once (no second pass that could see a different d
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import BinaryIO
 
 from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4, LETTER
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-log = logging.getLogger(__name__)
+from mat.pdf_fonts import BOLD, FONT, draw_text, draw_text_right, text_width
+
 PAGE_SIZES: dict[str, tuple[float, float]] = {"letter": LETTER, "a4": A4}
 MARGIN = 36.0  # half an inch: inside what office printers can print on both papers
 TEXT_WIDTH = min(width for width, _ in PAGE_SIZES.values()) - 2 * MARGIN
-FONT_FOLDERS = (
-    Path("/usr/share/fonts/truetype/dejavu"),  # Debian, Ubuntu
-    Path("/usr/share/fonts/dejavu"),  # Fedora, Alpine
-    Path("/usr/share/fonts/TTF"),  # Arch
-)
-
-
-def _fonts() -> tuple[str, str]:
-    """DejaVu Sans, embedded, when the machine has it (Debian's fonts-dejavu-core, which the
-    Makefile installs): patients' names are not all Latin-1, and the PDF base fonts would print
-    "Nguyễn" or "Łukasz" with black boxes in a legal record. Without it, Helvetica, and a
-    warning in the log."""
-    for folder in FONT_FOLDERS:
-        regular, bold = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
-        if regular.is_file() and bold.is_file():
-            pdfmetrics.registerFont(TTFont("DejaVuSans", str(regular)))
-            pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(bold)))
-            return "DejaVuSans", "DejaVuSans-Bold"
-    log.warning("DejaVu Sans not found: PDFs use Helvetica, which prints only Latin-1 names")
-    return "Helvetica", "Helvetica-Bold"
-
-
-FONT, BOLD = _fonts()
 GREY = Color(0.35, 0.35, 0.35)
 SHADE = Color(0.9, 0.9, 0.9)
 HEADER_HEIGHT = 44.0
@@ -63,9 +36,9 @@ _TOTAL_FORM = "mat_page_total"
 def fit(text: str, width: float, font: str = FONT, size: float = 8) -> str:
     """``text`` cut with an ellipsis to ``width`` points: a long name never runs into the next
     column."""
-    if stringWidth(text, font, size) <= width:
+    if text_width(text, font, size) <= width:
         return text
-    while text and stringWidth(text + "…", font, size) > width:
+    while text and text_width(text + "…", font, size) > width:
         text = text[:-1]
     return text + "…"
 
@@ -106,23 +79,22 @@ class PageFrame:
         c.saveState()
         c.setFillColor(black)
         c.setFont(BOLD, 12)
-        c.drawString(left, head - 12, fit(self.clinic, TEXT_WIDTH - 110, BOLD, 12))
+        draw_text(c, left, head - 12, fit(self.clinic, TEXT_WIDTH - 110, BOLD, 12), BOLD, 12)
         c.setFont(FONT, 9)
         label = f"Page {number} of "
         x = right - 85
         c.drawString(x, head - 11, label)
         c.saveState()
-        c.translate(x + stringWidth(label, FONT, 9), head - 11)
+        c.translate(x + text_width(label, FONT, 9), head - 11)
         c.doForm(_TOTAL_FORM)
         c.restoreState()
         printed = "Printed " + self.printed_at.strftime("%Y-%m-%d %H:%M ")
         printed += self.printed_at.tzname() or ""
         # The title takes what the printed time leaves, a point smaller before it is cut.
-        room = TEXT_WIDTH - stringWidth(printed, FONT, 8) - 12
+        room = TEXT_WIDTH - text_width(printed, FONT, 8) - 12
         title = f"{self.title}  {self.subtitle}"
-        size = 10 if stringWidth(title, BOLD, 10) <= room else 9
-        c.setFont(BOLD, size)
-        c.drawString(left, head - 27, fit(title, room, BOLD, size))
+        size = 10 if text_width(title, BOLD, 10) <= room else 9
+        draw_text(c, left, head - 27, fit(title, room, BOLD, size), BOLD, size)
         c.setFont(FONT, 8)
         c.setFillColor(GREY)
         c.drawRightString(right, head - 27, printed)
@@ -172,13 +144,12 @@ class ReportCanvas:
     ) -> None:
         """Text at ``x`` (from the left margin) on the current line's baseline."""
         font = BOLD if bold else FONT
-        self.canvas.setFont(font, size)
         shown = fit(text, width, font, size) if width else text
-        self.canvas.drawString(self.left + x, self.y, shown)
+        draw_text(self.canvas, self.left + x, self.y, shown, font, size)
 
     def text_right(self, x: float, text: str, *, size: float = 8, bold: bool = False) -> None:
-        self.canvas.setFont(BOLD if bold else FONT, size)
-        self.canvas.drawRightString(self.left + x, self.y, text)
+        font = BOLD if bold else FONT
+        draw_text_right(self.canvas, self.left + x, self.y, text, font, size)
 
     def shade(self, height: float) -> None:
         """A grey band behind the line about to be written (survives black-and-white print)."""

@@ -83,13 +83,40 @@ def test_without_an_order_the_page_says_why_and_offers_no_dose(window, patient) 
     assert "No dose planned today" in page and "Give" not in page
 
 
+def search(client: Any, q: str) -> Any:
+    """The search form as the page sends it: the term in a POST body, with the CSRF token."""
+    form = client.get("/window").get_data(as_text=True)
+    return client.post("/window", data={"csrf_token": hidden(form, "csrf_token"), "q": q})
+
+
 def test_search_finds_the_patient_by_mrn_and_by_name(nurse, patient, factory) -> None:
     factory.patient(family_name="Someone", mrn="OTHER-1")
-    page = text_of(nurse.get(f"/window?q={patient.mrn}"))
+    page = text_of(search(nurse, patient.mrn))
     assert f"/window/{patient.id}" in page and patient.mrn in page and "OTHER-1" not in page
-    page = text_of(nurse.get(f"/window?q={patient.family_name.lower()}"))
+    page = text_of(search(nurse, patient.family_name.lower()))
     assert f"/window/{patient.id}" in page
-    assert "No patient matches" in text_of(nurse.get("/window?q=nobody-like-this"))
+    assert "No patient matches" in text_of(search(nurse, "nobody-like-this"))
+
+
+def test_the_search_term_never_travels_in_the_address(nurse, patient) -> None:
+    page = nurse.get("/window").get_data(as_text=True)
+    assert 'method="post" action="/window" role="search"' in page
+    patient_page = nurse.get(f"/window/{patient.id}").get_data(as_text=True)
+    assert 'method="get"' not in patient_page
+    # An old bookmark with a term in its address shows the empty form and searches nothing.
+    old = text_of(nurse.get(f"/window?q={patient.mrn}"))
+    assert f"/window/{patient.id}" not in old
+    assert not [e for e in refusals() + _searches() if e.action == "patient.search"]
+
+
+def test_a_search_term_with_invisible_controls_is_refused(nurse, patient) -> None:
+    response = search(nurse, "Smith\u202e")
+    assert response.status_code == 422
+    assert not _searches()
+
+
+def _searches() -> list[AuditEvent]:
+    return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "patient.search")))
 
 
 def test_the_nurse_home_links_to_the_window(nurse) -> None:

@@ -45,17 +45,25 @@ def live_server(app: Flask) -> Iterator[str]:
 
 @pytest.fixture
 def page(live_server: str) -> Iterator[Any]:
+    """A browser tab on the live server. Every test also checks that the browser refused
+    nothing under the Content-Security-Policy (an inline script or style left in a template
+    would silently not run: the console says so)."""
     from playwright.sync_api import sync_playwright
 
     executable = _chromium()
+    console: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         context = browser.new_context(base_url=live_server, viewport={"width": 1200, "height": 900})
+        tab = context.new_page()
+        tab.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
         try:
-            yield context.new_page()
+            yield tab
         finally:
             context.close()
             browser.close()
+    violations = [line for line in console if "Content Security Policy" in line]
+    assert violations == [], violations
 
 
 def screenshot(page: Any, name: str) -> Path:

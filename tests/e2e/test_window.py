@@ -19,6 +19,18 @@ def test_a_nurse_finds_the_patient_and_gives_the_dose(page, staff, patient, sign
     bar = page.get_by_label("Patient", exact=True)
     assert patient.mrn in bar.inner_text() and patient.display_name in bar.inner_text()
     screenshot(page, "window-due")
+    # once.js (a static file: the policy forbids inline script) disables a form's buttons as it
+    # is sent, so a second press sends nothing. Shown on the hold form, stopped before it posts.
+    disabled = page.evaluate(
+        """() => {
+            const form = document.querySelector("form[action$='/hold']");
+            form.addEventListener("submit", (event) => event.preventDefault());
+            form.querySelector("textarea").value = "checking the button";
+            form.requestSubmit();
+            return form.querySelector("button").disabled;
+        }"""
+    )
+    assert disabled is True
 
     submit(page, page.get_by_role("button", name="Give 40 mg (4 mL)").click)
     assert page.get_by_role("status").inner_text().startswith("Recorded: 40 mg (4 mL)")

@@ -85,23 +85,44 @@ def test_a_refused_form_is_shown_again_with_422(client, clinic) -> None:
     assert events("report.dispensing_log") == []
 
 
+def post_history(client, **form: str):
+    """The history form as the page sends it: a POST with the page's CSRF token."""
+    page = fetch(client, "/reports").get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    token = match.group(1) if match else ""
+    response = client.post("/reports/history", data={"csrf_token": token, **form})
+    response.get_data()
+    return response
+
+
 def test_an_auditor_downloads_a_history_by_mrn(client, clinic) -> None:
     sign_in(client, "audit")
-    response = fetch(client, f"/reports/history?mrn=MRN-100&from={DAY1}&to={DAY2}&page=a4")
+    response = post_history(
+        client, mrn="MRN-100", **{"from": str(DAY1), "to": str(DAY2)}, page="a4"
+    )
     assert response.status_code == 200 and response.get_data().startswith(b"%PDF-")
     (event,) = events("report.history")
     assert event.patient_id == clinic.patients["cruz"].id
-    unknown = fetch(client, "/reports/history?mrn=NOPE")
+    unknown = post_history(client, mrn="NOPE")
     assert unknown.status_code == 422 and "No patient has the MRN NOPE." in unknown.get_data(
         as_text=True
     )
+    assert 'name="mrn" value="NOPE"' in unknown.get_data(as_text=True)
     assert len(events("report.history")) == 1
+
+
+def test_the_history_form_never_puts_the_mrn_in_an_address(client, clinic) -> None:
+    sign_in(client, "audit")
+    page = fetch(client, "/reports").get_data(as_text=True)
+    assert 'method="post" action="/reports/history"' in page
+    assert fetch(client, "/reports/history?mrn=MRN-100").status_code == 405
+    assert events("report.history") == []
 
 
 @pytest.mark.parametrize("username", ["ann", "boss", "doc"])
 def test_history_page_is_for_auditors(client, clinic, username) -> None:
     sign_in(client, username)
-    assert fetch(client, "/reports/history?mrn=MRN-100").status_code == 403
+    assert post_history(client, mrn="MRN-100").status_code == 403
     assert events("report.history") == []
 
 

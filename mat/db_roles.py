@@ -1,0 +1,175 @@
+"""Two PostgreSQL roles: an owner that migrates, and the app's role that cannot rewrite history.
+
+The append-only triggers (``mat.append_only``) refuse UPDATE, DELETE and TRUNCATE of doses,
+orders, screens, audit events... for every role, but a table's owner (or a superuser) can
+switch them off (``ALTER TABLE ... DISABLE TRIGGER``). So the app never runs as the owner:
+
+- **owner** (``mat_owner``): owns the schema, its tables, sequences and the trigger function;
+  runs ``flask db upgrade``. Its credentials stay with the person or job that migrates, never
+  on the app servers.
+- **app** (``mat_app``): not a superuser, owns nothing, creates nothing. On append-only tables:
+  ``SELECT`` and ``INSERT`` only (and ``UPDATE`` of the columns a partial trigger leaves open,
+  if a table has one). On every other table (patients, users, roles, tokens, sessions,
+  idempotency keys, the formulary...): ``SELECT``, ``INSERT``, ``UPDATE``, ``DELETE``, since
+  the app changes accounts, tokens, sessions and patients' level of care. Never ``TRUNCATE``,
+  ``REFERENCES`` or ``TRIGGER``, anywhere. Sequences: ``USAGE`` and ``SELECT`` (ids).
+
+Which tables are append-only is read from the database, not from a list here: every table with
+a ``*_no_delete`` trigger that runs ``mat_refuse_change()`` (the one place, ``make_append_only``
+in the migrations), so a table a later migration makes append-only is covered by the next
+``db roles --apply``. Tables created by the owner later get ``SELECT, INSERT`` for the app by
+default privileges (safe for an append-only table); re-run ``db roles --apply`` after each
+upgrade so a new mutable table gets its ``UPDATE``/``DELETE`` too.
+
+``plan_from_database`` reads; ``statements`` is pure (names and tables in, SQL out).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection, text
+
+ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# Alembic's bookkeeping: only the owner, migrating, writes it.
+READ_ONLY_TABLES = ("alembic_version",)
+# The function every append-only trigger runs (mat.append_only.PG_FUNCTION).
+REFUSE_FUNCTION = "mat_refuse_change"
+
+
+@dataclass(frozen=True)
+class RolePlan:
+    owner: str
+    app: str
+    tables: list[str]
+    # append-only table -> the columns its UPDATE trigger protects (empty: all of them)
+    append_only: dict[str, list[str]]
+    columns: dict[str, list[str]] = field(default_factory=dict)  # table -> all its columns
+
+    @property
+    def mutable(self) -> list[str]:
+        return [t for t in self.tables if t not in self.append_only and t not in READ_ONLY_TABLES]
+
+    def open_columns(self, table: str) -> list[str]:
+        """Columns of an append-only table that its partial UPDATE trigger leaves open."""
+        protected = self.append_only.get(table, [])
+        if not protected:
+            return []
+        return [c for c in self.columns.get(table, []) if c not in protected]
+
+
+def check_role_name(name: str) -> str:
+    if not ROLE_NAME.match(name):
+        raise ValueError(f"{name!r} is not a plain role name (lower-case letters, digits, _).")
+    return name
+
+
+def plan_from_database(conn: Connection, owner: str, app: str) -> RolePlan:
+    """The tables of the current schema and which of them the append-only triggers guard."""
+    tables = list(
+        conn.scalars(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY 1")
+        )
+    )
+    rows = conn.execute(
+        text(
+            """
+            SELECT c.relname, t.tgname,
+                   ARRAY(SELECT a.attname FROM pg_attribute a
+                         WHERE a.attrelid = c.oid AND a.attnum = ANY (t.tgattr)
+                         ORDER BY a.attnum) AS cols
+            FROM pg_trigger t
+            JOIN pg_class c ON c.oid = t.tgrelid
+            JOIN pg_namespace n ON n.oid = c.relnamespace
+            JOIN pg_proc p ON p.oid = t.tgfoid
+            WHERE p.proname = :function AND n.nspname = current_schema() AND NOT t.tgisinternal
+            """
+        ),
+        {"function": REFUSE_FUNCTION},
+    ).all()
+    guarded = {table for table, name, _ in rows if name == f"{table}_no_delete"}
+    append_only = {table: [] for table in sorted(guarded)}
+    for table, name, cols in rows:
+        if table in guarded and name == f"{table}_no_update" and cols:
+            append_only[table] = list(cols)
+    columns: dict[str, list[str]] = {}
+    for table, column in conn.execute(
+        text(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"
+        )
+    ):
+        columns.setdefault(table, []).append(column)
+    return RolePlan(check_role_name(owner), check_role_name(app), tables, append_only, columns)
+
+
+def _q(name: str) -> str:
+    """A checked role or table name, double-quoted as an SQL identifier."""
+    if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name):
+        raise ValueError(f"unexpected identifier {name!r}")
+    return f'"{name}"'
+
+
+def statements(plan: RolePlan) -> list[str]:
+    """The SQL, in order, to run as a superuser (or the database's owner with CREATEROLE)
+    in the app's database. Idempotent: run it again after every upgrade."""
+    owner, app = _q(plan.owner), _q(plan.app)
+    sql = [
+        "-- Roles: created if missing; the app role can never be more than a login.",
+        _create_role(plan.owner),
+        _create_role(plan.app),
+        f"ALTER ROLE {app} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
+        f"REVOKE {owner} FROM {app}",
+        "-- The owner owns the schema and everything in it (ALTER TABLE also moves each",
+        "-- table's sequences); only an owner or a superuser can disable a trigger.",
+        "DO $$ BEGIN EXECUTE format('GRANT CONNECT ON DATABASE %I TO "
+        f"{plan.owner}, {plan.app}', current_database()); END $$",
+        f"ALTER SCHEMA public OWNER TO {owner}",
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        f"GRANT USAGE ON SCHEMA public TO {app}",
+        f"ALTER FUNCTION public.{REFUSE_FUNCTION}() OWNER TO {owner}",
+        *(f"ALTER TABLE public.{_q(t)} OWNER TO {owner}" for t in plan.tables),
+        "-- The app role: start from nothing, then grant what the app does.",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app}",
+        f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {app}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app}",
+    ]
+    for table in plan.mutable:
+        sql.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.{_q(table)} TO {app}")
+    for table in (t for t in READ_ONLY_TABLES if t in plan.tables):
+        sql.append(f"GRANT SELECT ON TABLE public.{_q(table)} TO {app}")
+    sql.append("-- Append-only tables: read and add, never change, delete or truncate.")
+    for table in plan.append_only:
+        sql.append(f"GRANT SELECT, INSERT ON TABLE public.{_q(table)} TO {app}")
+        open_columns = plan.open_columns(table)
+        if open_columns:
+            cols = ", ".join(_q(c) for c in open_columns)
+            sql.append(f"GRANT UPDATE ({cols}) ON TABLE public.{_q(table)} TO {app}")
+    sql += [
+        "-- Tables and sequences the owner creates later (migrations): read and add only,",
+        "-- until the next `db roles --apply` gives a mutable table its UPDATE and DELETE.",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+        f"GRANT SELECT, INSERT ON TABLES TO {app}",
+        f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public "
+        f"GRANT USAGE, SELECT ON SEQUENCES TO {app}",
+    ]
+    return sql
+
+
+def _create_role(name: str) -> str:
+    return (
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{name}') THEN "
+        f"CREATE ROLE {_q(name)} LOGIN; END IF; END $$"
+    )
+
+
+def script(plan: RolePlan) -> str:
+    """``statements`` as a psql script; comments stay comments."""
+    lines = [s if s.startswith("--") else s + ";" for s in statements(plan)]
+    lines += [
+        "-- Passwords (never on a command line): in psql, \\password "
+        f"{plan.owner} and \\password {plan.app}",
+        "-- or run `flask --app mat db roles --apply --password-stdin`.",
+    ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,186 @@
+"""The fonts every PDF prints with, how text is drawn in them, and which text they can print.
+
+A dispensing log, a label or a history that shows a patient's name as black boxes, or as letters
+in the wrong order, is a wrong legal record. So:
+
+- **Latin, Greek, Cyrillic** (and many symbols) print in DejaVu Sans (Debian's
+  ``fonts-dejavu-core``), embedded.
+- **Chinese, Japanese and Korean** print in WenQuanYi Zen Hei (``fonts-wqy-zenhei``), a
+  TrueType collection reportlab can embed (Noto CJK is CFF-outlined, which reportlab cannot).
+  Text is drawn in runs: each character in DejaVu if it has the glyph, else in the CJK font
+  (``runs``); widths, cut-offs and paragraphs use the same runs.
+- **Everything else is refused at the door** (``unprintable``, used by every input field that
+  stores text, ``mat.schema_fields.clinic_text``): a character that no installed font has, and
+  characters that need a layout reportlab does not do: right-to-left scripts (Arabic, Hebrew...;
+  reportlab would print the letters left to right, unjoined) and combining marks left after NFC
+  normalisation (Devanagari, Thai and other scripts whose vowel signs must be shaped). The
+  person registering is asked for the name as it should appear on the dispensing log, in a
+  script the reports print. That is a choice: a name the records cannot print correctly is
+  worse than a name asked for in another script.
+
+Without the fonts (a machine where the Makefile could not install them), PDFs fall back to
+Helvetica, which prints Latin-1 only, and the same check then refuses what Helvetica cannot
+print: never a box in a record.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.pdfmetrics import registerFontFamily, stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+log = logging.getLogger(__name__)
+
+FONT_FOLDERS = (
+    Path("/usr/share/fonts/truetype/dejavu"),  # Debian, Ubuntu
+    Path("/usr/share/fonts/dejavu"),  # Fedora, Alpine
+    Path("/usr/share/fonts/TTF"),  # Arch
+)
+CJK_FILES = (
+    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),  # Debian, Ubuntu: fonts-wqy-zenhei
+    Path("/usr/share/fonts/wqy-zenhei/wqy-zenhei.ttc"),  # Fedora
+)
+CJK_FONT = "WenQuanYiZenHei"
+# Right-to-left bidirectional classes: letters reportlab would lay out in the wrong order.
+RIGHT_TO_LEFT = {"R", "AL", "AN"}
+# Marks that must be shaped onto the letter before them; NFC has already composed the ones
+# that have a precomposed form (é, ễ, が).
+COMBINING = {"Mn", "Mc", "Me"}
+# Whitespace the layout handles (a reason's line breaks print as spaces in a table cell).
+LAYOUT_WHITESPACE = {"\n", "\t", "\r"}
+
+
+@dataclass(frozen=True)
+class Fonts:
+    regular: str
+    bold: str
+    fallback: str | None  # the CJK font, when installed
+    covered: dict[str, frozenset[int]]  # font name -> code points it has a glyph for
+
+    def prints(self, char: str, font: str) -> bool:
+        return ord(char) in self.covered[font]
+
+    def font_for(self, char: str, font: str) -> str:
+        if self.fallback is None or self.prints(char, font) or char.isspace():
+            return font
+        return self.fallback if self.prints(char, self.fallback) else font
+
+
+def _coverage(name: str) -> frozenset[int]:
+    face = getattr(pdfmetrics.getFont(name), "face", None)
+    if face is not None:  # a TrueType font: its character map
+        return frozenset(face.charToGlyph)
+    # A PDF base font (Helvetica): WinAnsi, what reportlab can encode for it.
+    return frozenset(c for c in range(0x20, 0x3000) if _winansi(chr(c)))
+
+
+def _winansi(char: str) -> bool:
+    try:
+        char.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _load() -> Fonts:
+    regular, bold = "Helvetica", "Helvetica-Bold"
+    for folder in FONT_FOLDERS:
+        files = folder / "DejaVuSans.ttf", folder / "DejaVuSans-Bold.ttf"
+        if all(f.is_file() for f in files):
+            pdfmetrics.registerFont(TTFont("DejaVuSans", str(files[0])))
+            pdfmetrics.registerFont(TTFont("DejaVuSans-Bold", str(files[1])))
+            regular, bold = "DejaVuSans", "DejaVuSans-Bold"
+            # So that <b> in a paragraph is DejaVu Sans Bold (without it, reportlab kept the
+            # regular face and a bold heading printed plain).
+            registerFontFamily(regular, normal=regular, bold=bold, italic=regular, boldItalic=bold)
+            break
+    else:
+        log.warning("DejaVu Sans not found: PDFs use Helvetica, which prints only Latin-1 names")
+    fallback = None
+    for path in CJK_FILES:
+        if path.is_file():
+            pdfmetrics.registerFont(TTFont(CJK_FONT, str(path), subfontIndex=0))
+            registerFontFamily(CJK_FONT, normal=CJK_FONT, bold=CJK_FONT, italic=CJK_FONT,
+                               boldItalic=CJK_FONT)  # fmt: skip
+            fallback = CJK_FONT
+            break
+    else:
+        log.warning("WenQuanYi Zen Hei not found: Chinese, Japanese and Korean names are refused")
+    names = [regular, bold] + ([fallback] if fallback else [])
+    return Fonts(regular, bold, fallback, {name: _coverage(name) for name in names})
+
+
+FONTS = _load()
+FONT, BOLD = FONTS.regular, FONTS.bold
+
+
+def runs(text: str, font: str) -> list[tuple[str, str]]:
+    """``text`` cut into ``(piece, font name)`` runs: ``font`` where it has the glyph, the CJK
+    font where only that one has it."""
+    pieces: list[tuple[str, str]] = []
+    for char in text:
+        chosen = FONTS.font_for(char, font)
+        if pieces and pieces[-1][1] == chosen:
+            pieces[-1] = (pieces[-1][0] + char, chosen)
+        else:
+            pieces.append((char, chosen))
+    return pieces
+
+
+def text_width(text: str, font: str, size: float) -> float:
+    return sum(stringWidth(piece, name, size) for piece, name in runs(text, font))
+
+
+def draw_text(canvas: Canvas, x: float, y: float, text: str, font: str, size: float) -> None:
+    """Draw ``text`` starting at ``x``, run by run; leaves ``font`` set on the canvas."""
+    for piece, name in runs(text, font):
+        canvas.setFont(name, size)
+        canvas.drawString(x, y, piece)
+        x += stringWidth(piece, name, size)
+    canvas.setFont(font, size)
+
+
+def draw_text_right(
+    canvas: Canvas, right: float, y: float, text: str, font: str, size: float
+) -> None:
+    draw_text(canvas, right - text_width(text, font, size), y, text, font, size)
+
+
+def paragraph_markup(text: str, font: str) -> str:
+    """``text`` as escaped reportlab Paragraph markup, the CJK runs in the CJK font."""
+    return "".join(
+        escape(piece, quote=False)
+        if name == font
+        else f'<font name="{name}">{escape(piece, quote=False)}</font>'
+        for piece, name in runs(text, font)
+    )
+
+
+def unprintable(text: str) -> list[str]:
+    """The distinct characters of ``text`` that the PDFs cannot print as they should read, in
+    order of appearance (empty: every character prints)."""
+    bad: list[str] = []
+    for char in dict.fromkeys(text):
+        if char in LAYOUT_WHITESPACE:
+            continue
+        needs_layout = (
+            unicodedata.bidirectional(char) in RIGHT_TO_LEFT
+            or unicodedata.category(char) in COMBINING
+        )
+        in_body_fonts = FONTS.prints(char, FONTS.regular) and FONTS.prints(char, FONTS.bold)
+        in_cjk_font = FONTS.fallback is not None and FONTS.prints(char, FONTS.fallback)
+        if needs_layout or not (in_body_fonts or in_cjk_font):
+            bad.append(char)
+    return bad
+
+
+def describe(char: str) -> str:
+    """``U+0639 ARABIC LETTER AIN``: how an error message names a character."""
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"
