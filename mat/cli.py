@@ -35,28 +35,12 @@ def create_user(
     username: str, full_name: str, initials: str, roles: tuple[str, ...], password_stdin: bool
 ) -> None:
     """Create a user; the password is read from standard input."""
-    from marshmallow import ValidationError
-
-    from mat.auth.schemas import UserCreate
     from mat.auth.service import create_user as create
-    from mat.errors import InvalidInput, flatten_field_errors
 
     password = sys.stdin.readline().rstrip("\r\n")
     g.actor_name = "cli"
     try:
-        # The API's own schema: the same username, name and initials rules as POST /users.
-        try:
-            data = UserCreate().load(
-                {"username": username, "password": password, "full_name": full_name,
-                 "initials": initials, "roles": list(roles)}
-            )  # fmt: skip
-        except ValidationError as err:
-            raise InvalidInput(
-                "The new user is not valid.", fields=flatten_field_errors(err.normalized_messages())
-            ) from err
-        user = create(
-            data["username"], password, data["full_name"], data["initials"], data["roles"]
-        )
+        user = create(username, password, full_name, initials, roles)
         db.session.commit()
     except MatError as err:
         db.session.rollback()
