@@ -18,7 +18,6 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from mat import create_app
-from mat.audit.service import verify_chain
 from mat.db_roles import RolePlan, script, statements
 from mat.extensions import db
 from tests.support import pg
@@ -158,7 +157,8 @@ def _the_app_works_as_the_app_role(url: str) -> None:
             assert hold.status_code == 201
             patch = call("PATCH", path, doc, {"level_of_care": "intensive_outpatient"})
             assert patch.status_code == 200, patch.get_json()  # an UPDATE the app may do
-            assert verify_chain().ok
+            verified = app.test_cli_runner().invoke(args=["audit", "verify"])
+            assert verified.exit_code == 0 and verified.output.startswith("ok "), verified.output
         finally:
             db.session.remove()
             db.engine.dispose()
