@@ -24,22 +24,13 @@ from mat.auth.models import User
 from mat.clock import clinic_zone
 from mat.dosing import corrections, safety, service
 from mat.errors import MatError
+from mat.orders.models import CRITERIA_2024
 from mat.orders.service import sign_order
 from mat.patients.models import Patient
 from mat.profiles import Profile
 
 HISTORY_DAYS = 21
-CRITERIA = dict.fromkeys(
-    [
-        "no_recent_misuse",
-        "regular_attendance",
-        "no_behavioral_problems",
-        "no_diversion",
-        "stable_home",
-        "safe_storage",
-    ],
-    True,
-)
+CRITERIA = dict.fromkeys(CRITERIA_2024, True)
 MISSING_PATIENT, HELD_PATIENT, VOIDED_PATIENT, POSITIVE_PATIENT = 1, 2, 3, 4
 
 
@@ -95,7 +86,7 @@ def _order_body(patient: Patient, n: int, first: date, rng: random.Random) -> di
             "weekdays": ["sat", "sun"],
             "dates": [],
             "criteria": CRITERIA,
-            "note": "Stable on this dose; lock box confirmed.",
+            "rationale": "Stable on this dose, attends regularly; lock box confirmed.",
         }
     return body
 
