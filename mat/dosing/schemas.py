@@ -7,22 +7,11 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from mat.dosing.screens import PANEL
 from mat.orders.schemas import SLOT, SignerOut, ViolationOut
 from mat.schema_fields import clinic_date
 
-# Substances of a urine drug screen panel. Fixed names, so that a typo ("fentanly") is refused
-# instead of silently never counting; "opiates" is heroin/morphine.
-SCREEN_SUBSTANCES = (
-    "methadone",
-    "buprenorphine",
-    "fentanyl",
-    "opiates",
-    "oxycodone",
-    "benzodiazepines",
-    "cocaine",
-    "amphetamines",
-    "alcohol",
-)
+SCREEN_SUBSTANCES = PANEL  # the screen panel (mat/dosing/screens.py)
 REASON = validate.Length(min=3, max=2000)
 
 

@@ -20,12 +20,32 @@ from dataclasses import dataclass
 from datetime import date
 
 __all__ = [
+    "NEVER_PRESCRIBED",
+    "PANEL",
     "Screen",
     "positive_screen_days",
     "screen_days",
     "step_back_positives",
     "unexpected_positives",
 ]
+
+
+# Substances of a urine drug screen panel. Fixed names, so that a typo ("fentanly") is refused
+# instead of silently never counting; "opiates" is heroin/morphine.
+PANEL = (
+    "methadone",
+    "buprenorphine",
+    "fentanyl",
+    "opiates",
+    "oxycodone",
+    "benzodiazepines",
+    "cocaine",
+    "amphetamines",
+    "alcohol",
+)
+# No one prescribes these: on a patient's list of other prescribed substances they would only
+# hide positives.
+NEVER_PRESCRIBED = ("alcohol",)
 
 
 @dataclass(frozen=True, slots=True)
