@@ -29,6 +29,7 @@ from mat.auth.models import User
 from mat.database import utcnow
 from mat.extensions import db
 from mat.formulary.models import Medication
+from mat.orders.models import TakeHomeException
 
 MODES = ("observed", "take_home")
 CORRECTION_KINDS = ("void", "spill")
@@ -76,6 +77,7 @@ class Dose(db.Model):  # type: ignore[name-defined,misc]
     loss: Mapped[TakeHomeLoss | None] = relationship(
         back_populates="dose", lazy="selectin", uselist=False
     )
+    take_home_exception: Mapped[TakeHomeException | None] = relationship()
 
     @property
     def late_entry(self) -> bool:
