@@ -260,7 +260,7 @@ def _records(history: History) -> list[Any]:
     return [
         *_section("Doses", doses, "No doses in these days.", _table(
             ["Date", "Slot", "Mode", "mg", "mL", "By", "Status", "Note"], doses,
-            [58, 36, 52, 36, 36, 30, 64, 211])),
+            [58, 36, 52, 36, 36, 30, 74, 201])),
         *_section("Holds", holds, "No holds in these days.", _table(
             ["Set", "Reason", "By", "Released"], holds, [82, 191, 30, 220])),
         *_section("Drug screens", screens, "No drug screens collected in these days.", _table(
