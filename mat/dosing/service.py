@@ -84,6 +84,8 @@ def dose_plan(patient_id: int, day: date, now: datetime, profile: Profile) -> Do
         found = [v for v in found if v.rule != "split_interval"]
     order = governing_order(orders, day)
     due = next_due(situation)
+    if due is not None and order is not None and is_split_take_home(due, situation.planned):
+        found += split_take_home_violations(patient, order, now.date(), profile)
     if not situation.planned:
         status = "none"
     elif due is None:
