@@ -15,11 +15,13 @@ missed days. Pure: the dates, the schedule and the profile are arguments.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from mat.orders.schedule import mg_text
+from mat.formulary.catalog import Product
+from mat.orders.schedule import ScheduleError, Split, mg_text, split_amounts
+from mat.orders.spec import Schedule
 from mat.profiles import Profile
 from mat.violations import Violation
 
@@ -27,17 +29,25 @@ __all__ = ["first_dose_label_violations", "not_reduced_violations"]
 
 
 def first_dose_label_violations(
-    first_days: Iterable[tuple[date, str]],
-    day_total: dict[date, Decimal],
-    first_part: dict[date, Decimal],
+    first_days: Sequence[tuple[date, str]],
+    schedule: Schedule,
+    split: Split,
+    product: Product,
     profile: Profile,
 ) -> list[Violation]:
-    """``first_days``: (date, what it is day 1 of); ``day_total`` and ``first_part``: the
-    methadone the order plans on each of those dates, in all and in its first slot."""
+    """``first_days``: (date, what it is day 1 of); judged on the methadone ``schedule`` plans
+    on each, in all and in its first slot."""
     single, total = (
         profile.methadone_first_dose_label_mg,
         profile.methadone_first_day_label_total_mg,
     )
+    day_total = {d: t for d, _ in first_days if (t := schedule.dose_on(d)) is not None and t > 0}
+    first_part = {}
+    for day, amount in day_total.items():
+        try:
+            first_part[day] = split_amounts(amount, split, product)[0][1]
+        except ScheduleError:  # dose_not_measurable says it; judge the day's total alone
+            first_part[day] = amount
     found = []
     for day, what in first_days:
         if day not in day_total:

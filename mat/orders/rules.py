@@ -5,9 +5,10 @@ gives it and a sentence that names the numbers. Pure: the patient's history and 
 arguments. ``prescriber_required`` is a role check and lives in the service, not here.
 
 Readings of the rule book where it leaves room (each repeated next to its rule):
-- first-day rules apply to treatment day 1 (``admitted_on``), to day 1 of the patient's last
-  induction order, and to day 1 of this order when it is an induction; "(and day 2)" is the
-  buprenorphine 16 mg day-2 limit, the methadone 50 mg cap is day 1 only;
+- first-day rules apply to treatment day 1 (``admitted_on``: the current episode of care's
+  admission), to day 1 of the patient's last induction order, and to day 1 of this order when it
+  is an induction; "(and day 2)" is the buprenorphine 16 mg day-2 limit, the methadone 50 mg cap
+  is day 1 only;
 - a change of dose (increase or taper step) must come at least N days after the dose it changes
   started: the dose is held N days before it moves again. The first step is compared with the
   patient's current dose, except in an induction, which restarts treatment;
@@ -17,10 +18,9 @@ Readings of the rule book where it leaves room (each repeated next to its rule):
 - ``dose_jump`` and the ten-times part of ``dose_implausible`` compare the order's first dose with
   the current dose of the same substance; a switch of substance is not a jump. Neither judges an
   ``induction``: it restarts treatment and the first-day rules judge it (restarting at 40 mg
-  after a taper to 4 mg is an induction, not a decimal error). The absolute ceiling still does;
-- day 1 is the admission date of the patient's current episode of care (``admitted_on``);
-- the first-dose label, the dose after missed days and the take-home rules of an order are in
-  ``restart_rules.py`` and ``take_home_plan.py``.
+  after a taper to 4 mg is an induction, not a decimal error). The absolute ceiling still does.
+The first-dose label and the dose after missed days are read in ``restart_rules.py``, an order's
+take-home rules in ``take_home_plan.py``.
 """
 
 from __future__ import annotations
@@ -132,8 +132,7 @@ def order_violations(
         _dose_implausible,
         _missed_doses_dose_not_reduced,
         _dose_not_measurable,
-        _take_home_plan_ceiling,
-        _take_home_criteria,
+        _take_home_plan,
     ):
         found += check(order)
     return found
@@ -175,15 +174,10 @@ def _methadone_first_day_max(order: _Order) -> list[Violation]:
 def _methadone_first_dose_label(order: _Order) -> list[Violation]:
     if order.product.substance != "methadone":
         return []
-    days = _first_days(order)
-    totals = {d: t for d, _ in days if (t := order.schedule.dose_on(d)) is not None and t > 0}
-    first_part = {}
-    for day, total in totals.items():
-        try:
-            first_part[day] = split_amounts(total, order.spec.split, order.product)[0][1]
-        except ScheduleError:  # dose_not_measurable says it; judge the day's total alone
-            first_part[day] = total
-    return first_dose_label_violations(days, totals, first_part, order.profile)
+    spec = order.spec
+    return first_dose_label_violations(
+        _first_days(order), order.schedule, spec.split, order.product, order.profile
+    )
 
 
 def _methadone_increase_step(order: _Order) -> list[Violation]:
@@ -391,35 +385,22 @@ def _missed_doses_dose_not_reduced(order: _Order) -> list[Violation]:
     )
 
 
-def _take_home_plan_ceiling(order: _Order) -> list[Violation]:
-    # take_home_plan_ceiling and take_home_exception (see take_home_plan.py)
-    take_home, schedule = order.spec.take_home, order.schedule
-    if take_home is None or order.product.substance != "methadone":
+def _take_home_plan(order: _Order) -> list[Violation]:
+    # take_home_plan_ceiling, take_home_exception, take_home_criteria (see take_home_plan.py)
+    take_home, h = order.spec.take_home, order.history
+    if take_home is None:
         return []
-    start = schedule.steps[0].start
-    window_end = schedule.end
-    if window_end is None:
-        window_end = start + timedelta(days=TAKE_HOME_WINDOW_DAYS - 1)
-    covered = {
-        start + timedelta(days=n): bool(schedule.dose_on(start + timedelta(days=n)))
-        for n in range((window_end - start).days + 1)
-    }
-    for day in take_home.dates:  # dates past the judged window are judged too
-        covered.setdefault(day, bool(schedule.dose_on(day)))
-    return take_home_plan_violations(
+    found = take_home_criteria_violations(order.spec.take_home_criteria, order.profile)
+    if order.product.substance != "methadone":
+        return found
+    ceiling = take_home_plan_violations(
         take_home,
-        covered,
-        window_end if schedule.end is None else None,
-        admitted_on=order.history.admitted_on,
-        exceptions=order.history.take_home_exceptions,
+        order.schedule,
+        admitted_on=h.admitted_on,
+        exceptions=h.take_home_exceptions,
         profile=order.profile,
     )
-
-
-def _take_home_criteria(order: _Order) -> list[Violation]:
-    if order.spec.take_home is None:
-        return []
-    return take_home_criteria_violations(order.spec.take_home_criteria, order.profile)
+    return ceiling + found
 
 
 def _times(amount: Decimal, current: Decimal) -> str:

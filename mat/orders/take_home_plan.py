@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from mat.orders.schedule import TakeHome
+from mat.orders.spec import Schedule
 from mat.profiles import Profile
 from mat.violations import Violation
 
@@ -139,18 +140,23 @@ def judge_run(
 
 def take_home_plan_violations(
     take_home: TakeHome,
-    dose_on: dict[date, bool],
-    open_end: date | None,
+    schedule: Schedule,
     *,
     admitted_on: date,
     exceptions: Sequence[ExceptionSpan],
     profile: Profile,
 ) -> list[Violation]:
     """``take_home_plan_ceiling`` and ``take_home_exception`` for a methadone order's take-home
-    days; ``dose_on`` maps each date judged to whether the order plans a dose on it (a 0 mg day
-    takes nothing home). ``open_end``: the last day judged of an open-ended order (a run ending
-    there may go on), ``None`` for an order with an end."""
-    days = [d for d, dosed in dose_on.items() if dosed and take_home.authorizes(d)]
+    days: its dates, and its weekdays over the order (an open-ended order over its first
+    ``TAKE_HOME_WINDOW_DAYS`` days). A 0 mg day takes nothing home."""
+    start = schedule.steps[0].start
+    window_end = schedule.end
+    if window_end is None:
+        window_end = start + timedelta(days=TAKE_HOME_WINDOW_DAYS - 1)
+    judged = [start + timedelta(days=n) for n in range((window_end - start).days + 1)]
+    days = {d for d in take_home.dates if schedule.dose_on(d)}  # dates past the window too
+    days |= {d for d in judged if take_home.authorizes(d) and schedule.dose_on(d)}
+    open_end = window_end if schedule.end is None else None  # a run ending there may go on
     found: list[Violation] = []
     for run in runs_of(days):
         verdict = judge_run(
