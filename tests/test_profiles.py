@@ -420,3 +420,20 @@ def test_an_unknown_id_or_missing_file_is_refused(tmp_path: Path) -> None:
         load_profile("us-texas")
     with pytest.raises(ProfileError, match="no file exists there"):
         load_profile(str(tmp_path / "absent.json"))
+
+
+def test_the_app_runs_under_a_clinic_profile_that_says_why(tmp_path: Path) -> None:
+    from mat import create_app
+
+    data = overlay(
+        id="riverside",
+        drug_screen_max_age_days=90,
+        reasons={"drug_screen_max_age_days": REASON},
+    )
+    path = write(tmp_path, data)
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    app = create_app({"TESTING": True, "MAT_RULE_PROFILE": path, "SQLALCHEMY_DATABASE_URI": url})
+    assert app.extensions["mat_profile"].label == "riverside 2025.1"
+    del data["reasons"]
+    with pytest.raises(ProfileError, match="drug_screen_max_age_days is 90"):
+        create_app({"TESTING": True, "MAT_RULE_PROFILE": write(tmp_path, data)})

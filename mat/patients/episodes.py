@@ -9,7 +9,10 @@ written here together with the episode rows, in one transaction.
 Readings of the rule book where it leaves room:
 - a discharge (``PATCH status discharged``) ends the current episode on the clinic date it is
   recorded, and discontinues every active or upcoming order from the next day (the day's dose, if
-  given, stays planned): an order of an earlier episode never governs a day of a later one;
+  given, stays planned): an order of an earlier episode never governs a day of a later one. The
+  discontinuations name the user who discharged (an admin may: the contract lets admins
+  discharge) and the reason, so the record says the orders ended with the episode, not by a
+  prescriber's clinical decision (``prescriber_required`` is about that decision);
 - a discharged patient is made active only by a readmission (409 ``readmission_required`` for
   ``PATCH status active``), so a new episode always has its own day 1;
 - a readmission is dated today or earlier (recorded when the patient is back), on or after the
