@@ -112,7 +112,9 @@ def seed_demo_clinic(seed: int = 20261124, *, demo_mode: bool = False) -> None:
                 "date_of_birth": born,
                 "admitted_on": admitted,
                 "level_of_care": LEVELS_OF_CARE[n % len(LEVELS_OF_CARE)],
-            }
+            },
+            None,  # registered by the demo seed, not by a user
+            clinic_now(),
         )
         patients.append(patient)
     staff = Staff(

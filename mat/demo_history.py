@@ -7,7 +7,9 @@ demo always has the same cases to show:
 - patient 1 misses the last three days: today's dose waits for a prescriber (missed_doses_review);
 - patient 2 has an open hold today;
 - patient 3's dose of the last weekday was voided (witnessed) and given again;
-- patient 4's latest screen is positive for fentanyl: no take-homes for now.
+- patient 4's latest screen is positive for fentanyl: no take-homes for now;
+- patient 6 was discharged and readmitted this morning: episode 2, day 1 again, a 30 mg
+  induction (the earlier episode stays in the record).
 """
 
 from __future__ import annotations
@@ -24,23 +26,16 @@ from mat.auth.models import User
 from mat.clock import clinic_zone
 from mat.dosing import corrections, safety, service
 from mat.errors import MatError
+from mat.orders.models import CRITERIA_2024
 from mat.orders.service import sign_order
+from mat.patients import episodes
 from mat.patients.models import Patient
 from mat.profiles import Profile
 
 HISTORY_DAYS = 21
-CRITERIA = dict.fromkeys(
-    [
-        "no_recent_misuse",
-        "regular_attendance",
-        "no_behavioral_problems",
-        "no_diversion",
-        "stable_home",
-        "safe_storage",
-    ],
-    True,
-)
+CRITERIA = dict.fromkeys(CRITERIA_2024, True)
 MISSING_PATIENT, HELD_PATIENT, VOIDED_PATIENT, POSITIVE_PATIENT = 1, 2, 3, 4
+READMITTED_PATIENT = 6  # not dosed today before the readmission (even indexes wait)
 
 
 @dataclass
@@ -95,7 +90,7 @@ def _order_body(patient: Patient, n: int, first: date, rng: random.Random) -> di
             "weekdays": ["sat", "sun"],
             "dates": [],
             "criteria": CRITERIA,
-            "note": "Stable on this dose; lock box confirmed.",
+            "rationale": "Stable on this dose, attends regularly; lock box confirmed.",
         }
     return body
 
@@ -124,6 +119,22 @@ def seed_history(
         staff.nurses[0],
         _at(today, 7, 45),
     )
+    _readmission(patients[READMITTED_PATIENT], staff, today, profile)
+
+
+def _readmission(patient: Patient, staff: Staff, today: date, profile: Profile) -> None:
+    """Discharged, then back the same morning: a new episode with an induction order."""
+    _as(staff.prescriber)
+    episodes.change_patient(patient.id, {"status": "discharged"}, staff.prescriber, _at(today, 7))
+    episodes.readmit(
+        patient.id,
+        {"admitted_on": today, "level_of_care": "maintenance"},
+        staff.prescriber,
+        _at(today, 7, 5),
+    )
+    body = {"medication": "METH-10MGML", "kind": "induction", "start_date": today,
+            "dose_mg": Decimal(30), "split": None, "justification": None}  # fmt: skip
+    sign_order(patient.id, body, staff.prescriber, _at(today, 7, 10), profile)
 
 
 def _screens(

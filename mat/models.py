@@ -13,13 +13,20 @@ from mat.dosing.models import (
     DrugScreen,
     Hold,
     HoldRelease,
+    TakeHomeLoss,
+    TakeHomeLossReview,
     WithheldDose,
 )
 from mat.extensions import login_manager
 from mat.formulary.models import Medication
 from mat.idempotency import IdempotentRequest
-from mat.orders.models import Order, OrderDiscontinuation, TakeHomeAuthorization
-from mat.patients.models import Patient
+from mat.orders.models import (
+    Order,
+    OrderDiscontinuation,
+    TakeHomeAuthorization,
+    TakeHomeException,
+)
+from mat.patients.models import EpisodeDischarge, Patient, PatientEpisode
 
 __all__ = [
     "ApiToken",
@@ -29,6 +36,7 @@ __all__ = [
     "Dose",
     "DoseCorrection",
     "DrugScreen",
+    "EpisodeDischarge",
     "Hold",
     "HoldRelease",
     "IdempotentRequest",
@@ -37,7 +45,11 @@ __all__ = [
     "OrderDiscontinuation",
     "PasswordReset",
     "Patient",
+    "PatientEpisode",
     "TakeHomeAuthorization",
+    "TakeHomeException",
+    "TakeHomeLoss",
+    "TakeHomeLossReview",
     "User",
     "UserRole",
     "UserSession",

@@ -144,3 +144,13 @@ def amount(**kwargs: Any) -> JsonAmount:
 
 def whole_number(**kwargs: Any) -> JsonWholeNumber:
     return JsonWholeNumber(**kwargs)
+
+
+class Answer(fields.Boolean):
+    """A yes/no answer as the JSON ``true`` or ``false`` and nothing else: ``1``, ``"yes"`` or
+    ``null`` is not an answer a prescriber gave."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value

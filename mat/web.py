@@ -71,6 +71,7 @@ def register(app: Flask) -> None:
     from mat.auth.api import blp as auth_api
     from mat.auth.views import bp as auth_pages
     from mat.dosing.api import blp as dosing_api
+    from mat.dosing.api_losses import blp as dosing_loss_api
     from mat.dosing.api_safety import blp as dosing_safety_api
     from mat.dosing.situation import open_holds_answer
     from mat.dosing.views import bp as dosing_pages
@@ -88,6 +89,7 @@ def register(app: Flask) -> None:
         orders_api,
         dosing_api,
         dosing_safety_api,
+        dosing_loss_api,
         audit_api,
         reports_api,
     ):

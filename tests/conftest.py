@@ -28,7 +28,7 @@ from mat import create_app
 from mat.extensions import db
 from tests.support import pg
 from tests.support.column_lengths import enforce_lengths
-from tests.support.factories import CRITERIA, Factory
+from tests.support.factories import CRITERIA, RATIONALE, Factory
 
 Call = Callable[..., Any]
 
@@ -190,6 +190,8 @@ def sign_order(api: Call, staff: dict[str, Any], clock: Any) -> Call:
         }
         body.update(overrides)
         body = {k: v for k, v in body.items() if v is not None}
+        if "take_home" in body:  # every authorization gives a rationale (tests of it call the API)
+            body["take_home"] = {"rationale": RATIONALE, **body["take_home"]}
         response = api(
             "post", f"/api/v1/patients/{patient.id}/orders", as_=staff["prescriber"], json=body
         )

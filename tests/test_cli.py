@@ -102,12 +102,17 @@ def test_demo_seed_creates_the_demo_clinic_once(app, client) -> None:
     assert token.status_code == 201
     # Three weeks of history through the real services, with the cases the demo shows.
     assert count(Dose) > 300 and count(DoseCorrection) == 1 and count(Hold) == 1
-    assert count(Order) == 30 and count(DrugScreen) > 0
+    assert count(Order) == 31 and count(DrugScreen) > 0  # 30, and DEMO-1007's readmission
     headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
     missing = db.session.scalar(select(Patient).where(Patient.mrn == "DEMO-1002"))
     plan = client.get(f"/api/v1/patients/{missing.id}/dose-plan", headers=headers).get_json()
     assert plan["status"] == "blocked" and plan["missed_days"] == 3
     assert [v["rule"] for v in plan["violations"]] == ["missed_doses_review"]
+    back = db.session.scalar(select(Patient).where(Patient.mrn == "DEMO-1007"))
+    record = client.get(f"/api/v1/patients/{back.id}", headers=headers).get_json()
+    assert [e["number"] for e in record["episodes"]] == [1, 2] and record["status"] == "active"
+    plan = client.get(f"/api/v1/patients/{back.id}/dose-plan", headers=headers).get_json()
+    assert (plan["status"], plan["dose_mg"], plan["take_home_ceiling_days"]) == ("due", 30, 7)
     assert run(app, "audit", "verify").exit_code == 0
     app.config["MAT_DEMO"] = True  # the make run clinic: seeding twice is said as such
     again = run(app, "demo", "seed")

@@ -37,14 +37,16 @@ def test_us_federal_is_found_in_the_package_and_names_its_version() -> None:
     assert resources.files("mat.profiles").joinpath("us-federal.json").is_file()
     profile = load_profile("us-federal")
     assert isinstance(profile, Profile)
-    assert (profile.id, profile.version) == (FEDERAL_ID, "2024.1")
-    assert profile.label == "us-federal 2024.1"
+    assert (profile.id, profile.version) == (FEDERAL_ID, "2024.2")
+    assert profile.label == "us-federal 2024.2"
 
 
 @pytest.mark.parametrize(
     "number, rule_book",
     [
         ("methadone_first_day_max_mg", Decimal(50)),
+        ("methadone_first_dose_label_mg", Decimal(30)),
+        ("methadone_first_day_label_total_mg", Decimal(40)),
         ("methadone_increase_step_max_mg", Decimal(10)),
         ("methadone_increase_min_days_apart", 3),
         ("methadone_high_dose_mg", Decimal(100)),
@@ -59,7 +61,12 @@ def test_us_federal_is_found_in_the_package_and_names_its_version() -> None:
         ("step_back_positive_screens", 2),
         ("step_back_window_days", 60),
         ("missed_doses_review_days", 3),
-        ("split_min_interval_hours", 4),
+        ("missed_doses_reduced_fraction", Decimal("0.5")),
+        ("missed_doses_reduced_cap_mg", Decimal(40)),
+        ("missed_doses_reduced_cap_days", 4),
+        ("drug_screens_per_year", 8),
+        ("take_home_loss_reports", 2),
+        ("take_home_loss_window_days", 90),
     ],
 )
 def test_us_federal_carries_the_numbers_of_the_rule_book(number: str, rule_book: object) -> None:
@@ -75,6 +82,9 @@ def test_us_federal_ceilings_reinduction_and_take_home_tiers() -> None:
     assert profile.absolute_ceiling("naltrexone") is None
     assert profile.reinduction_after_missed_days("methadone") == 5
     assert profile.reinduction_after_missed_days("buprenorphine") == 7
+    assert profile.split_interval_hours("methadone") == 4
+    assert profile.split_interval_hours("buprenorphine") == 2
+    assert profile.split_interval_hours("naltrexone") is None
     ceilings = {day: profile.take_home_ceiling(day) for day in (1, 14, 15, 30, 31, 400)}
     assert ceilings == {1: 7, 14: 7, 15: 14, 30: 14, 31: 28, 400: 28}
     assert profile.take_home_tier(20) == (15, 30, 14)
@@ -98,6 +108,13 @@ def test_us_federal_ceilings_reinduction_and_take_home_tiers() -> None:
         ("late_entry", "warn"),
         ("clinic_closed", "warn"),
         ("split_interval", "block"),
+        ("methadone_first_dose_label", "warn"),
+        ("missed_doses_dose_not_reduced", "justify"),
+        ("take_home_criteria", "justify"),
+        ("take_home_exception", "warn"),
+        ("drug_screen_frequency", "warn"),
+        ("take_home_correction", "block"),
+        ("take_home_loss", "warn"),
     ],
 )
 def test_us_federal_severities(rule: str, severity: str) -> None:
@@ -178,8 +195,22 @@ def test_a_stricter_overlay_keeps_its_numbers_exact(tmp_path: Path) -> None:
          "methadone_increase_min_days_apart is 2 but federal requires at least 3"),
         ({"taper_step_min_days_apart": 6},
          "taper_step_min_days_apart is 6 but federal requires at least 7"),
-        ({"split_min_interval_hours": 3},
-         "split_min_interval_hours is 3 but federal requires at least 4"),
+        ({"split_min_interval_hours": {"methadone": 3, "buprenorphine": 2}},
+         "split_min_interval_hours.methadone is 3 but federal requires at least 4"),
+        ({"split_min_interval_hours": {"methadone": 4}},
+         "split_min_interval_hours.buprenorphine is missing"),
+        ({"drug_screens_per_year": 7},
+         "drug_screens_per_year is 7 but federal requires at least 8 (law"),
+        ({"missed_doses_reduced_fraction": 0.75},
+         "missed_doses_reduced_fraction is 0.75 but federal allows at most 0.5 (policy"),
+        ({"severities": severities(take_home_criteria="warn")},
+         "take_home_criteria is warn but federal makes it justify (law: never weaker)"),
+        ({"severities": severities(witness_required="justify")},
+         "witness_required is justify but federal makes it block (safeguard: never weaker)"),
+        ({"severities": severities(clinic_closed="block")},
+         "clinic_closed is block but it stays warn"),
+        ({"severities": severities(drug_screen_frequency="justify")},
+         "drug_screen_frequency is justify but it stays warn"),
         ({"step_back_window_days": 30},
          "step_back_window_days is 30 but federal requires at least 60"),
         ({"severities": severities(dose_implausible="warn")},
@@ -191,18 +222,134 @@ def test_a_stricter_overlay_keeps_its_numbers_exact(tmp_path: Path) -> None:
 def test_a_looser_profile_is_refused_naming_the_number(
     tmp_path: Path, changes: dict[str, Any], says: str
 ) -> None:
-    with pytest.raises(ProfileError, match=r"looser than us-federal 2024\.1") as refused:
+    with pytest.raises(ProfileError, match=r"looser than us-federal 2024\.2") as refused:
         load_profile(write(tmp_path, overlay(**changes)))
     assert says in str(refused.value)
     assert str(refused.value).endswith(".")
 
 
 def test_every_looser_number_is_named_at_once(tmp_path: Path) -> None:
-    data = overlay(methadone_first_day_max_mg=60, split_min_interval_hours=2)
+    data = overlay(methadone_first_day_max_mg=60, step_back_window_days=30)
     with pytest.raises(ProfileError) as refused:
         load_profile(write(tmp_path, data))
     assert "methadone_first_day_max_mg" in str(refused.value)
-    assert "split_min_interval_hours" in str(refused.value)
+    assert "step_back_window_days" in str(refused.value)
+
+
+# ---- law, label, policy: what a clinic may loosen, saying why --------------------------------
+
+REASON = "Board policy 2026-04, approved by the state authority: see the clinic manual."
+
+
+def test_every_number_and_rule_is_marked_law_label_or_policy() -> None:
+    from mat.profiles import NUMBERS, PER_SUBSTANCE
+    from mat.profiles.basis import FLAGS, NUMBER_BASIS, RULE_BASIS
+
+    numbers = {*NUMBERS, *PER_SUBSTANCE, "take_home_ceiling_days"}
+    assert set(NUMBER_BASIS) == numbers
+    assert set(RULE_BASIS) == set(federal_data()["severities"])
+    assert set(RULE_BASIS) >= FLAGS
+    # The law numbers of the rule book, and nothing else.
+    law = {name for name, basis in NUMBER_BASIS.items() if basis == "law"}
+    assert law == {"methadone_first_day_max_mg", "take_home_ceiling_days", "drug_screens_per_year"}
+
+
+def test_a_clinic_whose_policy_is_a_90_day_screen_window_runs_when_it_says_why(
+    tmp_path: Path,
+) -> None:
+    without_reason = overlay(drug_screen_max_age_days=90)
+    with pytest.raises(
+        ProfileError, match="needs a reason, reasons\\['drug_screen_max_age_days'\\]"
+    ):
+        load_profile(write(tmp_path, without_reason))
+    data = overlay(drug_screen_max_age_days=90, reasons={"drug_screen_max_age_days": REASON})
+    profile = load_profile(write(tmp_path, data))
+    assert profile.drug_screen_max_age_days == 90
+    assert profile.reason("drug_screen_max_age_days") == REASON
+
+
+@pytest.mark.parametrize(
+    "changes, reason_key",
+    [
+        ({"methadone_high_dose_mg": 120}, "methadone_high_dose_mg"),  # label
+        ({"buprenorphine_day1_max_mg": 12}, "buprenorphine_day1_max_mg"),  # label
+        ({"methadone_first_dose_label_mg": 40}, "methadone_first_dose_label_mg"),  # label
+        ({"taper_step_max_percent": 20}, "taper_step_max_percent"),  # policy
+        ({"split_min_interval_hours": {"methadone": 3, "buprenorphine": 2}},
+         "split_min_interval_hours"),  # policy, one reason for the map
+        ({"absolute_ceiling_mg": {"methadone": 300}}, "absolute_ceiling_mg"),  # no bup ceiling
+        ({"take_home_loss_reports": 3}, "take_home_loss_reports"),  # policy
+        ({"severities": severities(taper_step_max="warn", dose_jump="warn")}, None),
+    ],
+)  # fmt: skip
+def test_label_and_policy_numbers_and_severities_loosen_with_a_reason(
+    tmp_path: Path, changes: dict[str, Any], reason_key: str | None
+) -> None:
+    with pytest.raises(ProfileError, match="needs a reason"):
+        load_profile(write(tmp_path, overlay(**changes)))
+    keys = [reason_key] if reason_key else ["severities.taper_step_max", "severities.dose_jump"]
+    reasons = dict.fromkeys(keys, REASON)
+    profile = load_profile(write(tmp_path, overlay(**changes, reasons=reasons)))
+    assert all(profile.reason(key) == REASON for key in keys)
+
+
+def test_one_severity_reason_does_not_cover_another(tmp_path: Path) -> None:
+    data = overlay(
+        severities=severities(taper_step_max="warn", dose_jump="warn"),
+        reasons={"severities.taper_step_max": REASON},
+    )
+    with pytest.raises(ProfileError) as refused:
+        load_profile(write(tmp_path, data))
+    assert "dose_jump is warn" in str(refused.value)
+    assert "taper_step_max" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "changes, reasons, says",
+    [
+        ({"methadone_first_day_max_mg": 60}, {"methadone_first_day_max_mg": REASON},
+         "methadone_first_day_max_mg is 60 but federal allows at most 50 (law: a clinic may "
+         "only make it stricter)"),
+        ({"take_home_ceiling_days": LOOSE_DAY_15}, {"take_home_ceiling_days": REASON},
+         "from treatment day 15 is 21 consecutive days but federal allows at most 14 (law"),
+        ({"drug_screens_per_year": 4}, {"drug_screens_per_year": REASON},
+         "drug_screens_per_year is 4 but federal requires at least 8 (law"),
+        ({"severities": severities(methadone_first_day_max="warn")},
+         {"severities.methadone_first_day_max": REASON},
+         "methadone_first_day_max is warn but federal makes it justify (law: never weaker)"),
+        ({"severities": severities(patient_on_hold="warn")},
+         {"severities.patient_on_hold": REASON}, "patient_on_hold is warn"),
+        ({"severities": severities(take_home_exception="block")},
+         {"severities.take_home_exception": REASON}, "take_home_exception is block but it stays"),
+    ],
+)  # fmt: skip
+def test_law_and_safeguards_are_never_loosened_even_with_a_reason(
+    tmp_path: Path, changes: dict[str, Any], reasons: dict[str, str], says: str
+) -> None:
+    with pytest.raises(ProfileError) as refused:
+        load_profile(write(tmp_path, overlay(**changes, reasons=reasons)))
+    assert says in str(refused.value)
+
+
+def test_a_stricter_law_severity_loads_without_a_reason(tmp_path: Path) -> None:
+    data = overlay(severities=severities(take_home_criteria="block", taper_step_max="block"))
+    assert load_profile(write(tmp_path, data)).severity("take_home_criteria") == "block"
+
+
+@pytest.mark.parametrize(
+    "reasons, says",
+    [
+        ([REASON], "'reasons' must map numbers"),
+        ({"drug_screen_max_age_dayz": REASON}, "'reasons' names 'drug_screen_max_age_dayz'"),
+        ({"severities.no_such_rule": REASON}, "'reasons' names 'severities.no_such_rule'"),
+        ({"drug_screen_max_age_days": "policy"}, "must be text of 10 to 2000 characters"),
+        ({"drug_screen_max_age_days": 90}, "must be text of 10 to 2000 characters"),
+    ],
+)
+def test_malformed_reasons_are_refused(tmp_path: Path, reasons: Any, says: str) -> None:
+    with pytest.raises(ProfileError, match="is invalid") as refused:
+        load_profile(write(tmp_path, overlay(reasons=reasons)))
+    assert says in str(refused.value)
 
 
 def test_a_file_may_not_reuse_the_built_in_id_with_other_rules(tmp_path: Path) -> None:
@@ -273,3 +420,20 @@ def test_an_unknown_id_or_missing_file_is_refused(tmp_path: Path) -> None:
         load_profile("us-texas")
     with pytest.raises(ProfileError, match="no file exists there"):
         load_profile(str(tmp_path / "absent.json"))
+
+
+def test_the_app_runs_under_a_clinic_profile_that_says_why(tmp_path: Path) -> None:
+    from mat import create_app
+
+    data = overlay(
+        id="riverside",
+        drug_screen_max_age_days=90,
+        reasons={"drug_screen_max_age_days": REASON},
+    )
+    path = write(tmp_path, data)
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    app = create_app({"TESTING": True, "MAT_RULE_PROFILE": path, "SQLALCHEMY_DATABASE_URI": url})
+    assert app.extensions["mat_profile"].label == "riverside 2025.1"
+    del data["reasons"]
+    with pytest.raises(ProfileError, match="drug_screen_max_age_days is 90"):
+        create_app({"TESTING": True, "MAT_RULE_PROFILE": write(tmp_path, data)})

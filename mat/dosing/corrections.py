@@ -3,6 +3,12 @@
 The dose row is never changed (``append_only``). A void says the dose was recorded in error; a
 spill says it was dispensed but lost. Either way the patient is taken not to have had it, so
 the slot may be dosed again (as the next ``attempt``), and both show in every log.
+
+A take-home is corrected only on the clinic day it was handed out (``take_home_correction``):
+after the patient has left with it, a dose lost, stolen or spilled is a loss report
+(``mat/dosing/loss_reports.py``), which a prescriber reviews. A correction without a witness is
+refused as ``witness_required``, like one with a wrong one; every reason is given at once, and
+a witness's password is not checked for a correction refused anyway.
 """
 
 from __future__ import annotations
@@ -64,6 +70,42 @@ def _witness(by: User, given: dict[str, str], now: datetime, profile: Profile) -
     )
 
 
+def _refusals(
+    dose: Dose, credentials: dict[str, str] | None, now: datetime, profile: Profile
+) -> list[Violation]:
+    found = []
+    handed_out = dose.dispensed_at.astimezone(now.tzinfo).date()
+    if dose.mode == "take_home" and handed_out != now.date():
+        found.append(
+            Violation(
+                "take_home_correction",
+                profile.severity("take_home_correction"),
+                f"Take-home dose #{dose.id} was handed out on {handed_out}; a take-home is "
+                "voided or spilled only the day it is handed out. If the patient lost it, it "
+                f"was stolen or spilled, report it: POST /api/v1/doses/{dose.id}/loss-reports.",
+            )
+        )
+    if dose.loss is not None:
+        found.append(
+            Violation(
+                "take_home_correction",
+                profile.severity("take_home_correction"),
+                f"Take-home dose #{dose.id} was reported {dose.loss.kind} on "
+                f"{dose.loss.reported_on}; a prescriber reviews that report.",
+            )
+        )
+    if credentials is None:
+        found.append(
+            Violation(
+                "witness_required",
+                profile.severity("witness_required"),
+                "A second nurse confirms every void or spill with their own username and "
+                "password (witness).",
+            )
+        )
+    return found
+
+
 def correct_dose(
     dose_id: int, data: dict[str, Any], by: User, now: datetime, profile: Profile
 ) -> DoseCorrection:
@@ -75,6 +117,13 @@ def correct_dose(
             f"Dose {dose.id} was already corrected ({dose.correction.kind}); a correction is "
             "itself never changed.",
             code="already_corrected",
+        )
+    found = _refusals(dose, data.get("witness"), now, profile)
+    if found:
+        raise RuleViolation(
+            "The dose was not corrected: " + " ".join(v.message for v in found),
+            code=found[0].rule,
+            violations=found,
         )
     witness = _witness(by, data["witness"], now, profile)
     correction = DoseCorrection(

@@ -11,6 +11,9 @@
 - ``Hold`` and ``HoldRelease``: no dose while a hold is open; a release is a new row.
 - ``DrugScreen``: a urine drug screen with per-substance results.
 - ``ClinicClosure``: a day the clinic is closed (one take-home allowed, flagged).
+- ``TakeHomeLoss`` and ``TakeHomeLossReview``: a take-home the patient reports lost, stolen or
+  spilled after leaving (not a correction: the dose was handed out), and the prescriber's
+  decision whether to replace it (migration 0006).
 """
 
 from __future__ import annotations
@@ -26,9 +29,12 @@ from mat.auth.models import User
 from mat.database import utcnow
 from mat.extensions import db
 from mat.formulary.models import Medication
+from mat.orders.models import TakeHomeException
 
 MODES = ("observed", "take_home")
 CORRECTION_KINDS = ("void", "spill")
+LOSS_KINDS = ("lost", "stolen", "spilled")
+LOSS_DECISIONS = ("replace", "no_replacement")
 
 
 class Dose(db.Model):  # type: ignore[name-defined,misc]
@@ -58,12 +64,20 @@ class Dose(db.Model):  # type: ignore[name-defined,misc]
     warnings: Mapped[str] = mapped_column(Text, default="[]")  # [{rule, severity, message}]
     profile_id: Mapped[str] = mapped_column(String(40))
     profile_version: Mapped[str] = mapped_column(String(20))
+    # The SMA-168 exception that let this take-home pass the ceiling (take_home_exception).
+    take_home_exception_id: Mapped[int | None] = mapped_column(
+        ForeignKey("take_home_exceptions.id")
+    )
 
     medication: Mapped[Medication] = relationship(lazy="joined")
     dispenser: Mapped[User] = relationship(lazy="joined")
     correction: Mapped[DoseCorrection | None] = relationship(
         back_populates="dose", lazy="selectin", uselist=False
     )
+    loss: Mapped[TakeHomeLoss | None] = relationship(
+        back_populates="dose", lazy="selectin", uselist=False
+    )
+    take_home_exception: Mapped[TakeHomeException | None] = relationship()
 
     @property
     def late_entry(self) -> bool:
@@ -71,8 +85,9 @@ class Dose(db.Model):  # type: ignore[name-defined,misc]
 
     @property
     def counts(self) -> bool:
-        """Whether the patient is taken to have had this dose (not voided, not spilled)."""
-        return self.correction is None
+        """Whether the patient is taken to have had this dose: not voided, not spilled, and not
+        a lost take-home a prescriber decided to replace (the replacement takes its slot)."""
+        return self.correction is None and not (self.loss is not None and self.loss.replaced)
 
     @property
     def warning_list(self) -> list[dict[str, str]]:
@@ -170,3 +185,48 @@ class ClinicClosure(db.Model):  # type: ignore[name-defined,misc]
     reason: Mapped[str] = mapped_column(Text)
     by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TakeHomeLoss(db.Model):  # type: ignore[name-defined,misc]
+    """A take-home dose reported lost, stolen or spilled after the patient left with it."""
+
+    __tablename__ = "take_home_losses"
+    __table_args__ = (CheckConstraint("kind IN ('lost', 'stolen', 'spilled')", name="known_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dose_id: Mapped[int] = mapped_column(ForeignKey("doses.id"), unique=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    reported_on: Mapped[date]
+    note: Mapped[str] = mapped_column(Text)
+    reported_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    reported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    dose: Mapped[Dose] = relationship(back_populates="loss")
+    reported_by: Mapped[User] = relationship(lazy="joined")
+    review: Mapped[TakeHomeLossReview | None] = relationship(
+        back_populates="loss", lazy="selectin", uselist=False
+    )
+
+    @property
+    def replaced(self) -> bool:
+        return self.review is not None and self.review.decision == "replace"
+
+
+class TakeHomeLossReview(db.Model):  # type: ignore[name-defined,misc]
+    """A prescriber's decision on a loss report: replace the dose, or not."""
+
+    __tablename__ = "take_home_loss_reviews"
+    __table_args__ = (
+        CheckConstraint("decision IN ('replace', 'no_replacement')", name="known_decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    loss_id: Mapped[int] = mapped_column(ForeignKey("take_home_losses.id"), unique=True)
+    decision: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text)
+    by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    loss: Mapped[TakeHomeLoss] = relationship(back_populates="review")
+    by: Mapped[User] = relationship(lazy="joined")

@@ -10,18 +10,29 @@ take-home rules live in ``take_home_rules.py`` and screen reading in ``screens.p
 names are exported here too.
 
 Readings of the rule book where it leaves room (each repeated next to its rule):
-- "consecutive scheduled days missed" counts the days an order planned a dose, at the end of
-  ``recent_days``, with no dose recorded: a withheld day is missed, a take-home day is not, and a
-  day the order planned nothing neither counts nor breaks the run;
+- "consecutive days missed" counts, at the end of ``recent_days``, the days an order planned a
+  dose with no dose recorded (a withheld day is missed, a take-home day is not) and, after the
+  patient's last dose, every day no order covered at all (an unordered gap: tolerance is lost
+  whether or not an order was running; ``ScheduledDay.ordered`` is False). A day an order covers
+  but plans nothing (0 mg) neither counts nor breaks the run. The service builds the days
+  (``mat/dosing/tolerance.py``);
 - ``missed_doses_review`` (methadone only) lifts once the governing order was signed after the
   last missed day, whatever its kind; ``missed_doses_reinduction`` (methadone 5, buprenorphine 7
-  days, naltrexone never) lifts only when that order is also an ``induction``. Before a new order
-  both fire, so the nurse reads the whole story. Neither is judged when no order governs the day
-  (``no_active_order`` already refuses, and the substance is unknown);
+  days, naltrexone never) lifts only when that order is also an ``induction``. Unordered days
+  from the day the governing order was signed up to its start were left without a dose by that
+  order's own plan: they count in the run (tolerance) but are not missed "after" it, so an order
+  signed today to start tomorrow ends the review. Before a new order both fire, so the nurse
+  reads the whole story. Neither is judged when no order governs the day (``no_active_order``
+  already refuses, and the substance is unknown);
 - the plan gives split slots no clock time, so "not before the planned slot" reads: not before
   the slots ahead of it in the order's slot order (a slot behind one already recorded is past
-  and refused), and at least 4 hours after the latest dose recorded that day, whatever its slot;
-  a take-home counts from when it was handed out, the earliest the patient could take it;
+  and refused), and at least the substance's interval (profile ``split_min_interval_hours``:
+  methadone 4 hours, buprenorphine 2) after the latest dose recorded that day, whatever its
+  slot; a take-home counts from when it was handed out, the earliest the patient could take it;
+- a split part the order plans as a take-home (``split_slots``; a take-home slot after an
+  observed one in the day's plan) is handed out in the visit its earlier part is observed: it
+  is refused (``split_interval``) until that part is recorded, and its interval is not judged at
+  the window (the patient takes it later);
 - ``already_dosed`` fires when the slot asked about is recorded or, with no slot named, when
   every planned slot is; a slot name the plan does not have is an input error (``ValueError``)
   when something is planned, and ``no_active_order`` alone when nothing is;
@@ -50,6 +61,7 @@ __all__ = [
     "Screen",
     "amount_violations",
     "dose_violations",
+    "is_split_take_home",
     "late_entry_violations",
     "missed_run",
     "next_due",
@@ -67,15 +79,18 @@ class GoverningOrder:
     kind: str  # "induction" | "titration" | "maintenance" | "taper"
     substance: str  # "methadone" | "buprenorphine" | "naltrexone"
     signed_on: date  # clinic-local date the order was signed
+    start: date | None = None  # its start date (None: taken to start on the day it was signed)
 
 
 @dataclass(frozen=True, slots=True)
 class ScheduledDay:
     """A date on which the patient's signed orders planned at least one dose, and whether the
-    patient got one."""
+    patient got one; or (``ordered`` False) a day after the patient's last dose that no order
+    covered, which counts as missed."""
 
     date: date
     taken: bool  # a dose (observed or take-home, not voided) was recorded; withheld => False
+    ordered: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +117,34 @@ class DoseSituation:
     recent_days: tuple[ScheduledDay, ...]  # scheduled days strictly before ``day``, oldest first
 
 
-def missed_run(recent_days: Iterable[ScheduledDay]) -> tuple[int, date | None]:
-    """How many scheduled days at the end of ``recent_days`` in a row had no dose, and the last
-    of them (``None`` when the last scheduled day was taken, or there is none)."""
-    run, last = 0, None
+def missed_days(recent_days: Iterable[ScheduledDay]) -> list[ScheduledDay]:
+    """The days at the end of ``recent_days`` in a row with no dose, newest first."""
+    run = []
     for scheduled in sorted(recent_days, key=lambda d: d.date, reverse=True):
         if scheduled.taken:
             break
-        run += 1
-        if last is None:
-            last = scheduled.date
-    return run, last
+        run.append(scheduled)
+    return run
+
+
+def missed_run(recent_days: Iterable[ScheduledDay]) -> tuple[int, date | None]:
+    """How many days at the end of ``recent_days`` in a row had no dose, and the last of them
+    (``None`` when the last scheduled day was taken, or there is none)."""
+    run = missed_days(recent_days)
+    return len(run), (run[0].date if run else None)
+
+
+def is_split_take_home(planned: PlannedDose, day_plan: Iterable[PlannedDose]) -> bool:
+    """Whether ``planned`` is the later part of a split dose that the order plans as a take-home
+    (``split_slots``): a take-home slot after an observed slot of the same day."""
+    if planned.mode != "take_home":
+        return False
+    for earlier in day_plan:
+        if earlier.slot == planned.slot:
+            return False
+        if earlier.mode == "observed":
+            return True
+    return False
 
 
 def next_due(situation: DoseSituation) -> PlannedDose | None:
@@ -201,13 +233,17 @@ def _missed_doses(s: DoseSituation, profile: Profile) -> list[tuple[str, str]]:
     # Review (methadone) lifts with any order signed after the last missed day; re-induction
     # lifts only when that order is an induction. Not judged without a governing order.
     order = s.order
-    run, last = missed_run(s.recent_days)
-    if order is None or last is None:
+    run_days = missed_days(s.recent_days)
+    if order is None or not run_days:
         return []
-    signed_after = order.signed_on > last
+    run, last = len(run_days), run_days[0].date
+    # Unordered days from its signing to its start are the governing order's own plan.
+    start = order.start or order.signed_on
+    unforeseen = [d.date for d in run_days if d.ordered or not order.signed_on <= d.date < start]
+    signed_after = not unforeseen or order.signed_on > unforeseen[0]
     missed = (
-        f"{order.substance.capitalize()} was missed on {run} consecutive scheduled "
-        f"day{'s' * (run != 1)}, the last on {last}"
+        f"{order.substance.capitalize()} was missed on {run} consecutive "
+        f"day{'s' * (run != 1)}{_unordered(run_days)}, the last on {last}"
     )
     found = []
     review = profile.missed_doses_review_days
@@ -236,9 +272,14 @@ def _missed_doses(s: DoseSituation, profile: Profile) -> list[tuple[str, str]]:
 
 def _split_interval(s: DoseSituation, asked: PlannedDose | None, profile: Profile) -> list[str]:
     # Slots have no clock time: a slot is refused once a slot after it is recorded, and comes
-    # at least N hours after the latest dose recorded that day, whatever its slot or mode.
-    if asked is None or not s.given or asked.slot in {dose.slot for dose in s.given}:
-        return []  # nothing recorded yet, or already_dosed says it
+    # at least the substance's hours after the latest dose recorded that day, whatever its slot
+    # or mode. A split take-home part waits for its observed part and has no interval here.
+    if asked is None or asked.slot in {dose.slot for dose in s.given}:
+        return []  # already_dosed says it
+    if is_split_take_home(asked, s.planned):
+        return _split_take_home_first(s, asked)
+    if not s.given:
+        return []  # nothing recorded yet
     slots = [p.slot for p in s.planned]
     after = set(slots[slots.index(asked.slot) + 1 :])
     passed = [dose for dose in s.given if dose.slot in after]
@@ -250,7 +291,9 @@ def _split_interval(s: DoseSituation, asked: PlannedDose | None, profile: Profil
             f"({_when_recorded(dose, s)})."
         ]
     latest = max(s.given, key=lambda d: d.given_at)
-    hours = profile.split_min_interval_hours
+    hours = profile.split_interval_hours(s.order.substance) if s.order else None
+    if hours is None:
+        return []  # a substance with no interval: the order of the slots is the whole rule
     earliest = latest.given_at + timedelta(hours=hours)
     if s.now >= earliest:
         return []
@@ -259,6 +302,20 @@ def _split_interval(s: DoseSituation, asked: PlannedDose | None, profile: Profil
         f"{_dose_of(asked.slot, s.day, capital=True)} may be given from "
         f"{_clock(earliest, s.day, zone)}, {hours} hours after the {latest.slot} dose "
         f"({_when_recorded(latest, s)}); it is now {_clock(s.now, s.day, zone)}."
+    ]
+
+
+def _split_take_home_first(s: DoseSituation, asked: PlannedDose) -> list[str]:
+    slots = [p.slot for p in s.planned]
+    earlier = [p.slot for p in s.planned[: slots.index(asked.slot)] if p.mode == "observed"]
+    observed = {dose.slot for dose in s.given if dose.mode == "observed"}
+    waiting = [slot for slot in earlier if slot not in observed]
+    if not waiting:
+        return []
+    return [
+        f"{_dose_of(asked.slot, s.day, capital=True)} is handed out to take home in the visit "
+        f"its {' and '.join(waiting)} part is observed; record the {' and '.join(waiting)} dose "
+        "first."
     ]
 
 
@@ -315,6 +372,13 @@ def _clock(moment: datetime, day: date, zone: tzinfo | None) -> str:
     """'14:05' on ``day``, '2026-11-09 14:05' on another date, in the zone of ``now``."""
     local = moment.astimezone(zone)
     return f"{local:%H:%M}" if local.date() == day else f"{local:%Y-%m-%d %H:%M}"
+
+
+def _unordered(run_days: list[ScheduledDay]) -> str:
+    gap = sum(1 for d in run_days if not d.ordered)
+    if not gap:
+        return ""
+    return f" ({gap} of them with no order at all)"
 
 
 def _a(word: str) -> str:

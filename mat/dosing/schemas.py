@@ -7,22 +7,12 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from mat.dosing.models import LOSS_DECISIONS, LOSS_KINDS
+from mat.dosing.screens import PANEL
 from mat.orders.schemas import SLOT, SignerOut, ViolationOut
 from mat.schema_fields import amount, clinic_date, clinic_text
 
-# Substances of a urine drug screen panel. Fixed names, so that a typo ("fentanly") is refused
-# instead of silently never counting; "opiates" is heroin/morphine.
-SCREEN_SUBSTANCES = (
-    "methadone",
-    "buprenorphine",
-    "fentanyl",
-    "opiates",
-    "oxycodone",
-    "benzodiazepines",
-    "cocaine",
-    "amphetamines",
-    "alcohol",
-)
+SCREEN_SUBSTANCES = PANEL  # the screen panel (mat/dosing/screens.py)
 REASON = validate.Length(min=3, max=2000)
 
 
@@ -56,7 +46,19 @@ class WitnessIn(Schema):
 class CorrectionIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(("void", "spill")))
     reason = clinic_text(multiline=True, required=True, validate=REASON)
-    witness = fields.Nested(WitnessIn, required=True)
+    # Absent or null: refused by the rule (422 witness_required), not as a missing field.
+    witness = fields.Nested(WitnessIn, load_default=None, allow_none=True)
+
+
+class LossReportIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(LOSS_KINDS))
+    reported_on = clinic_date(required=True)
+    note = clinic_text(multiline=True, required=True, validate=REASON)
+
+
+class LossReviewIn(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(LOSS_DECISIONS))
+    note = clinic_text(multiline=True, required=True, validate=REASON)
 
 
 class ReasonIn(Schema):
@@ -122,6 +124,31 @@ class CorrectionOut(Schema):
     at = fields.AwareDateTime()
 
 
+class LossReviewOut(Schema):
+    decision = fields.String()
+    note = fields.String()
+    by = fields.Nested(SignerOut)
+    at = fields.AwareDateTime()
+
+
+class DoseLossOut(Schema):
+    """A loss report as its dose shows it."""
+
+    id = fields.Integer()
+    kind = fields.String()
+    reported_on = fields.Date()
+    note = fields.String()
+    reported_by = fields.Nested(SignerOut)
+    reported_at = fields.AwareDateTime()
+    review = fields.Nested(LossReviewOut, allow_none=True)
+
+
+class LossReportOut(DoseLossOut):
+    dose_id = fields.Integer()
+    patient_id = fields.Integer()
+    date = fields.Function(lambda loss: loss.dose.service_date.isoformat())  # the day it was for
+
+
 class DoseOut(Schema):
     id = fields.Integer()
     patient_id = fields.Integer()
@@ -144,6 +171,11 @@ class DoseOut(Schema):
         lambda dose: "given" if dose.correction is None else f"{dose.correction.kind}ed"
     )
     correction = fields.Nested(CorrectionOut, allow_none=True)
+    loss = fields.Nested(DoseLossOut, allow_none=True)
+    # The SMA-168 exception number that let this take-home pass the ceiling, if one did.
+    take_home_exception = fields.Function(
+        lambda d: d.take_home_exception.number if d.take_home_exception_id else None
+    )
 
 
 class TakeHomesOut(Schema):

@@ -23,12 +23,14 @@ from mat.dosing.models import Dose
 from mat.dosing.rules import (
     amount_violations,
     dose_violations,
+    is_split_take_home,
     late_entry_violations,
     missed_run,
     next_due,
     take_home_ceiling_days,
     take_home_violations,
 )
+from mat.dosing.screens import screen_frequency_violations
 from mat.dosing.situation import (
     closures_between,
     doses_between,
@@ -36,6 +38,12 @@ from mat.dosing.situation import (
     screens_of,
     signed_on,
     situation_for,
+)
+from mat.dosing.take_home_facts import (
+    excepted_dates,
+    split_take_home_violations,
+    take_home_days,
+    take_home_facts,
 )
 from mat.errors import Conflict, InvalidInput, RuleViolation
 from mat.extensions import db
@@ -76,6 +84,8 @@ def dose_plan(patient_id: int, day: date, now: datetime, profile: Profile) -> Do
         found = [v for v in found if v.rule != "split_interval"]
     order = governing_order(orders, day)
     due = next_due(situation)
+    if due is not None and order is not None and is_split_take_home(due, situation.planned):
+        found += split_take_home_violations(patient, order, now.date(), profile)
     if not situation.planned:
         status = "none"
     elif due is None:
@@ -84,13 +94,24 @@ def dose_plan(patient_id: int, day: date, now: datetime, profile: Profile) -> Do
         status = "blocked" if blocking(found) else "due"
     shown = due or (situation.planned[-1] if situation.planned else None)
     substance = order.medication.substance if order else None
+    # A reminder about the patient, not about this dose: shown with the plan, stored with none.
+    reminders = (
+        screen_frequency_violations(
+            [s.collected_on for s in screens_of(patient.id)],
+            patient.admitted_on,
+            now.date(),
+            profile,
+        )
+        if situation.patient_active
+        else []
+    )
     return DosePlan(
         date=day,
         status=status,
         planned=shown,
         medication=order.medication.code if order else None,
         violations=blocking(found),
-        warnings=warnings(found),
+        warnings=warnings(found) + reminders,
         missed_days=missed_run(situation.recent_days)[0],
         take_home_ceiling_days=take_home_ceiling_days(day, patient.admitted_on, substance, profile)
         if substance
@@ -204,19 +225,24 @@ def record_dose(
     if day < today:
         found = [v for v in found if v.rule != "split_interval"]  # real times are unknown
     asked = _asked(situation.planned, data.get("slot"), next_due(situation))
+    order = governing_order(orders, day)
+    # The later part of a split dose the order plans as a take-home (split_slots) is handed
+    # out in the same visit, as a take-home: the take-home screens judge it too.
+    split_part = asked is not None and is_split_take_home(asked, situation.planned)
     if asked is not None:
         found += amount_violations(asked, data["amount_mg"])
+    if split_part and order is not None:
+        found += split_take_home_violations(patient, order, today, profile)
     found += late_entry_violations(day, today, data.get("late_entry_reason"), profile)
     _refuse(found, "The dose was not recorded")
     # no_active_order or already_dosed refused every case without a slot to give
     assert asked is not None
-    order = governing_order(orders, day)
     assert order is not None
     dose = _insert_dose(
         patient.id,
         order,
         asked,
-        "observed",
+        "take_home" if split_part else "observed",
         by,
         now,
         found,
@@ -224,7 +250,7 @@ def record_dose(
         late_entry_reason=(data.get("late_entry_reason") or "").strip() or None,
     )
     record(
-        "dose.observed",
+        "dose.split_take_home" if split_part else "dose.observed",
         entity_type="dose",
         entity_id=dose.id,
         patient_id=patient.id,
@@ -276,6 +302,7 @@ def dispense_take_homes(
         found += _take_home_rules(patient, orders, order, dates, today, profile)
     _refuse(found, "The take-home doses were not handed out")
     closures = closures_between(min(dates), max(dates))
+    excepted = excepted_dates(patient, orders, dates, profile)
     doses: list[Dose] = []
     for day, day_doses in planned.items():
         for plan, governing in day_doses:
@@ -290,6 +317,7 @@ def dispense_take_homes(
                     found,
                     profile,
                     closure_dose=day in closures,
+                    take_home_exception_id=excepted[day].id if day in excepted else None,
                 )
             )
     record(
@@ -350,11 +378,7 @@ def _take_home_rules(
     """The take-home table of the rule book for ``dates``, judged under ``order`` (the one that
     governs the first date): its substance, and its signing date for the step-back rule."""
     window = timedelta(days=60)
-    existing = frozenset(
-        d.service_date
-        for d in doses_between(patient.id, min(dates) - window, max(dates) + window)
-        if d.mode == "take_home" and d.counts
-    )
+    facts = take_home_facts(patient)
 
     def authorized(day: date) -> bool:
         governing = governing_order(orders, day)
@@ -367,11 +391,15 @@ def _take_home_rules(
         admitted_on=patient.admitted_on,
         substance=order.medication.substance,
         authorized=authorized,
-        existing_take_homes=existing,
+        existing_take_homes=take_home_days(patient.id, dates, window),
         closures=closures_between(min(dates) - window, max(dates) + window),
-        screens=screens_of(patient.id),
+        screens=facts.screens,
         order_signed_on=signed_on(order),
         profile=profile,
+        in_maintenance=facts.in_maintenance,
+        other_prescribed=facts.other_prescribed,
+        exceptions=facts.exceptions,
+        loss_reports=facts.loss_reports,
     )
 
 

@@ -14,15 +14,12 @@ from sqlalchemy import select, text
 from mat.audit.service import hold_writer_lock
 from mat.clock import clinic_zone
 from mat.dosing.models import ClinicClosure, Dose, DrugScreen, Hold
-from mat.dosing.rules import DoseSituation, GivenDose, GoverningOrder, ScheduledDay, Screen
+from mat.dosing.rules import DoseSituation, GivenDose, GoverningOrder, Screen
+from mat.dosing.tolerance import HISTORY_DAYS, last_dose, recent_days
 from mat.extensions import db
 from mat.orders.models import Order
 from mat.orders.service import governing_order, schedule_between
 from mat.patients.models import Patient
-
-# Scheduled days looked back for a missed-dose run: twice the longest rule (7 buprenorphine
-# days), so a run is never cut short by the window.
-HISTORY_DAYS = 14
 
 
 def lock_patient(patient_id: int) -> None:
@@ -50,7 +47,9 @@ def signed_on(order: Order) -> date:
 def governing_facts(order: Order | None) -> GoverningOrder | None:
     if order is None:
         return None
-    return GoverningOrder(order.id, order.kind, order.medication.substance, signed_on(order))
+    return GoverningOrder(
+        order.id, order.kind, order.medication.substance, signed_on(order), order.start_date
+    )
 
 
 def doses_between(patient_id: int, start: date, stop: date) -> list[Dose]:
@@ -89,11 +88,19 @@ def situation_for(patient: Patient, orders: list[Order], day: date, now: datetim
     """The rules' view of ``day`` for ``patient``; ``orders`` are the patient's signed orders."""
     first = day - timedelta(days=HISTORY_DAYS)
     doses = [d for d in doses_between(patient.id, first, day) if d.counts]
-    taken = {d.service_date for d in doses}
-    planned_before = schedule_between(orders, first, day - timedelta(days=1))
-    recent = tuple(
-        ScheduledDay(scheduled, scheduled in taken)
-        for scheduled in sorted({p.date for p, _ in planned_before})
+    taken = {d.service_date for d in doses if d.service_date < day}
+    if taken:
+        last_dose_on: date | None = max(taken)
+    else:  # nothing in the window: how long ago was the last dose (an unordered gap)?
+        last = last_dose(patient.id, first)
+        last_dose_on = last.on if last else None
+    recent = recent_days(
+        orders,
+        first,
+        day - timedelta(days=1),
+        taken=taken,
+        last_dose_on=last_dose_on,
+        assume_taken_from=now.date(),  # a plan asked for a later date: today's dose is to come
     )
     return DoseSituation(
         day=day,

@@ -3,43 +3,71 @@
 ``take_home_violations`` judges one request (all its dates, or none of them) and answers every
 rule that fires at once, each with the severity the profile gives it and a sentence that names
 the dates and numbers. Pure: ``today``, the order's authorization, the patient's take-homes, the
-clinic's closures and the screens are arguments. Screens are read in ``mat/dosing/screens.py``.
+clinic's closures, the screens, the exceptions and the loss reports are arguments. Screens are
+read in ``mat/dosing/screens.py``; the ceiling arithmetic is shared with the order rules
+(``mat/orders/take_home_plan.py``).
 
 Readings of the rule book where it leaves room (each repeated next to its rule):
-- a clinic closure date may be taken home whatever the order authorizes and whatever the
-  ceiling; every requested closure date is flagged ``clinic_closed``, authorized or not;
+- closure dates (``clinic_closed``, law): for a patient in maintenance treatment (any level of
+  care but ``detox``, which is short-term withdrawal management, and ``inpatient``, dosed on the
+  unit) a closure date may be taken home whatever the order authorizes, whatever the ceiling and
+  whatever the screens; only a hold, a discharge or a missed-dose block (judged by the service,
+  as for any dose) refuse it. Every requested closure date is flagged, authorized or not. For
+  other patients a closure date is an ordinary date;
+- the screen rules (``take_home_drug_screen``, ``take_home_step_back``) judge a request only when
+  it holds a date that is not such a closure date: a request of closure dates alone passes them;
 - a ceiling run is the take-home days (already recorded plus requested) joined across closure
   dates: the patient cannot attend on a closure date, so it never breaks a run, whether or not
   it has a take-home of its own, and never counts in its length. A run is judged by the ceiling
-  of the treatment day of its first counted date (day 1 = ``admitted_on``), and only when it
-  holds a requested date that is not a closure date: runs already handed out are not judged
-  again, and a closure dose never breaches;
+  of the treatment day of its first counted date (day 1 = the current episode's ``admitted_on``),
+  and only when it holds a requested date that is not a closure date: runs already handed out
+  are not judged again, and a closure dose never breaches;
+- a date an SMA-168 exception covers neither counts in a run nor breaks it; a run that needed an
+  exception fires ``take_home_exception`` (warn) naming the requested dates it let through
+  (``exception_dates`` tells the service which rows to mark);
 - a newest screen that is both too old and positive gives two ``take_home_drug_screen``
-  violations, one for each reason;
+  violations, one for each reason; so does one negative for the treatment medication;
 - step-back looks at the latest ``step_back_positive_screens`` positive screens within
   ``step_back_window_days`` of each other; an order of any kind signed after the last of them
   lifts it;
+- ``take_home_loss`` (warn): two or more take-home loss reports (lost, stolen, spilled) reported
+  within the last 90 days, today included, warn at every take-home handed out;
 - a date requested twice, or already taken home, is ``already_dosed``; one violation names
   every such date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, timedelta
 
-from mat.dosing.screens import Screen, screen_days, step_back_positives
+from mat.dosing.screens import (
+    Screen,
+    screen_days,
+    step_back_positives,
+    treatment_medication_negative,
+)
+from mat.orders.take_home_plan import (
+    ExceptionSpan,
+    exception_violation,
+    judge_run,
+    runs_of,
+    treatment_day,
+)
 from mat.profiles import Profile
 from mat.violations import Violation
 
-__all__ = ["take_home_ceiling_days", "take_home_violations"]
+__all__ = [
+    "CLOSURE_LEVELS_EXCLUDED",
+    "exception_dates",
+    "loss_report_violations",
+    "screen_violations",
+    "take_home_ceiling_days",
+    "take_home_violations",
+]
 
-ONE_DAY = timedelta(days=1)
-
-
-def treatment_day(day: date, admitted_on: date) -> int:
-    """Day 1 is the admission date."""
-    return (day - admitted_on).days + 1
+# Levels of care not "in maintenance treatment" for the closure-day take-home (docstring).
+CLOSURE_LEVELS_EXCLUDED = ("detox", "inpatient")
 
 
 def take_home_ceiling_days(
@@ -64,12 +92,18 @@ def take_home_violations(
     screens: Sequence[Screen],
     order_signed_on: date,
     profile: Profile,
+    in_maintenance: bool = True,
+    other_prescribed: Collection[str] = (),
+    exceptions: Sequence[ExceptionSpan] = (),
+    loss_reports: Sequence[date] = (),
 ) -> list[Violation]:
     """Every rule that fires for handing out take-home doses for ``dates``; empty when none."""
 
     def violation(rule: str, message: str) -> Violation:
         return Violation(rule, profile.severity(rule), message)
 
+    # A closure date is one only for a patient in maintenance treatment (docstring).
+    closed_days = closures if in_maintenance else frozenset()
     found: list[Violation] = []
     requested = list(dict.fromkeys(dates))
     repeated = [d for d in requested if dates.count(d) > 1]
@@ -89,7 +123,7 @@ def take_home_violations(
                 f"A take-home dose is already recorded for {_dates(recorded)}.",
             )
         )
-    refused = [d for d in requested if not authorized(d) and d not in closures]
+    refused = [d for d in requested if not authorized(d) and d not in closed_days]
     if refused:
         found.append(
             violation(
@@ -98,14 +132,23 @@ def take_home_violations(
             )
         )
     if substance == "methadone":
-        breaches = _ceiling_breaches(requested, existing_take_homes, closures, admitted_on, profile)
+        breaches, excepted = _ceiling(
+            requested, existing_take_homes, closed_days, exceptions, admitted_on, profile
+        )
         found += [violation("take_home_ceiling", message) for message in breaches]
-    days = screen_days(screens, substance, today)
-    found += [violation("take_home_drug_screen", m) for m in _screen_problems(days, today, profile)]
-    found += [
-        violation("take_home_step_back", m) for m in _step_back(days, order_signed_on, profile)
-    ]
-    closed = [d for d in requested if d in closures]
+        if excepted:
+            found.append(exception_violation(excepted, profile))
+    if any(d not in closed_days for d in requested):  # closure dates alone pass the screens
+        found += screen_violations(
+            screens,
+            substance=substance,
+            today=today,
+            order_signed_on=order_signed_on,
+            other_prescribed=other_prescribed,
+            profile=profile,
+        )
+    found += loss_report_violations(loss_reports, today, profile)
+    closed = [d for d in requested if d in closed_days]
     if closed:
         found.append(
             violation(
@@ -118,56 +161,118 @@ def take_home_violations(
     return found
 
 
-def _ceiling_breaches(
-    asked: Iterable[date],
-    existing: frozenset[date],
-    closures: frozenset[date],
-    admitted_on: date,
+def screen_violations(
+    screens: Sequence[Screen],
+    *,
+    substance: str,
+    today: date,
+    order_signed_on: date,
+    other_prescribed: Collection[str],
     profile: Profile,
-) -> list[str]:
-    # Runs join across closure dates and do not count them; only runs holding a requested
-    # date that is not a closure date are judged (see the module docstring).
-    requested = set(asked)
-    take_homes = existing | requested
-    found = []
-    for run in _runs(take_homes, closures):
-        counted = [d for d in run if d not in closures]
-        if not counted or not any(d in requested for d in counted):
-            continue
-        first_day = treatment_day(counted[0], admitted_on)
-        tier_first, tier_last, ceiling = profile.take_home_tier(first_day)
-        if len(counted) <= ceiling:
-            continue
-        skipped = [d for d in run if d in closures]
-        note = f" (closure {_day_days(skipped)} {_dates(skipped)} not counted)" if skipped else ""
-        tier = f"days {tier_first}-{tier_last}" if tier_last else f"day {tier_first} on"
-        found.append(
-            f"Take-homes from {run[0]} to {run[-1]} would make {len(counted)} consecutive "
-            f"take-home days{note} from treatment day {first_day}; during treatment {tier} at "
-            f"most {ceiling} consecutive methadone take-home days are allowed."
-        )
+) -> list[Violation]:
+    """``take_home_drug_screen`` and ``take_home_step_back``: what the screens say of any
+    take-home (a split take-home part included)."""
+    days = screen_days(screens, substance, today, other_prescribed)
+    problems = _screen_problems(days, screens, substance, today, profile)
+    found = [
+        Violation("take_home_drug_screen", profile.severity("take_home_drug_screen"), m)
+        for m in problems
+    ]
+    found += [
+        Violation("take_home_step_back", profile.severity("take_home_step_back"), m)
+        for m in _step_back(days, order_signed_on, profile)
+    ]
     return found
 
 
-def _runs(take_homes: set[date] | frozenset[date], closures: frozenset[date]) -> list[list[date]]:
-    """Runs of consecutive take-home days, bridged by closure dates, trimmed so each starts and
-    ends on a take-home day."""
-    runs: list[list[date]] = []
-    for day in sorted(take_homes):
-        if runs:
-            gap = runs[-1][-1] + ONE_DAY
-            bridge = []
-            while gap < day and gap in closures:
-                bridge.append(gap)
-                gap += ONE_DAY
-            if gap == day:
-                runs[-1] += [*bridge, day]
-                continue
-        runs.append([day])
-    return runs
+def exception_dates(
+    dates: Sequence[date],
+    *,
+    admitted_on: date,
+    existing_take_homes: frozenset[date],
+    closures: frozenset[date],
+    exceptions: Sequence[ExceptionSpan],
+    profile: Profile,
+    in_maintenance: bool = True,
+) -> dict[date, ExceptionSpan]:
+    """The requested dates an exception let pass the ceiling, with the exception: what the
+    service stores on each dose row (and the dispensing log prints)."""
+    closed_days = closures if in_maintenance else frozenset()
+    _, excepted = _ceiling(
+        list(dates), existing_take_homes, closed_days, exceptions, admitted_on, profile
+    )
+    return excepted
 
 
-def _screen_problems(days: dict[date, list[str]], today: date, profile: Profile) -> list[str]:
+def loss_report_violations(
+    reported_on: Sequence[date], today: date, profile: Profile
+) -> list[Violation]:
+    """``take_home_loss``: enough loss reports in the window ending today (docstring)."""
+    window = profile.take_home_loss_window_days
+    first = today - timedelta(days=window - 1)
+    recent = sorted(d for d in reported_on if first <= d <= today)
+    if len(recent) < profile.take_home_loss_reports:
+        return []
+    return [
+        Violation(
+            "take_home_loss",
+            profile.severity("take_home_loss"),
+            f"{len(recent)} take-home doses were reported lost, stolen or spilled in the last "
+            f"{window} days ({_dates(recent)}); a prescriber reviews the take-home plan.",
+        )
+    ]
+
+
+def _ceiling(
+    asked: Iterable[date],
+    existing: frozenset[date],
+    closures: frozenset[date],
+    exceptions: Sequence[ExceptionSpan],
+    admitted_on: date,
+    profile: Profile,
+) -> tuple[list[str], dict[date, ExceptionSpan]]:
+    # Runs join across closure dates and do not count them; only runs holding a requested
+    # date that is not a closure date are judged (see the module docstring).
+    requested = set(asked)
+    found: list[str] = []
+    excepted: dict[date, ExceptionSpan] = {}
+    for run in runs_of(existing | requested, closures):
+        if not any(d in requested and d not in closures for d in run):
+            continue
+        verdict = judge_run(
+            run,
+            not_counted=closures,
+            exceptions=exceptions,
+            admitted_on=admitted_on,
+            profile=profile,
+        )
+        if verdict is None:
+            continue
+        if not verdict.breach:
+            excepted |= {d: e for d, e in verdict.excepted.items() if d in requested}
+            continue
+        skipped = [d for d in run if d in closures]
+        note = f" (closure {_day_days(skipped)} {_dates(skipped)} not counted)" if skipped else ""
+        covered = [d for d in run if d not in closures and any(e.covers(d) for e in exceptions)]
+        if covered:
+            note += f" ({_dates(covered)} under an exception not counted)"
+        first_day = treatment_day(next(d for d in run if d not in closures), admitted_on)
+        found.append(
+            f"Take-homes from {run[0]} to {run[-1]} would make {verdict.counted} consecutive "
+            f"take-home days{note} from treatment day {first_day}; during treatment "
+            f"{verdict.tier_text} at most {verdict.tier[2]} consecutive methadone take-home "
+            "days are allowed."
+        )
+    return found, excepted
+
+
+def _screen_problems(
+    days: dict[date, list[str]],
+    screens: Sequence[Screen],
+    substance: str,
+    today: date,
+    profile: Profile,
+) -> list[str]:
     # Screens of one date are one sample; screens after today are ignored (see screens.py).
     most = profile.drug_screen_max_age_days
     if not days:
@@ -188,6 +293,12 @@ def _screen_problems(days: dict[date, list[str]], today: date, profile: Profile)
             f"The newest urine drug screen ({newest}) is positive for "
             f"{', '.join(days[newest])}, which the patient is not prescribed; take-home doses "
             "need a screen without unexpected positives."
+        )
+    if treatment_medication_negative(screens, substance, newest):
+        found.append(
+            f"The newest urine drug screen ({newest}) is negative for {substance}, the "
+            "patient's own treatment medication: a sign the doses are not being taken "
+            "(possible diversion); take-home doses need a screen that finds it."
         )
     return found
 

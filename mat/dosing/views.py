@@ -39,11 +39,15 @@ from mat.dosing import safety, service
 from mat.dosing.models import Dose
 from mat.dosing.schemas import DoseIn, ReasonIn, TakeHomeRequestIn, WithheldIn
 from mat.dosing.situation import closures_between, doses_between, open_holds
+from mat.dosing.take_home_facts import loss_report_dates
+from mat.dosing.take_home_rules import loss_report_violations
 from mat.errors import Conflict, InvalidInput, MatError, flatten_field_errors, respond
 from mat.extensions import db
 from mat.idempotency import IdempotentRequest
+from mat.orders.exceptions import exception_spans
 from mat.orders.schedule import mg_text
 from mat.orders.service import governing_order, patient_orders, schedule_between
+from mat.patients.episodes import episodes_of
 from mat.patients.models import Patient
 from mat.patients.schemas import PatientSearch
 from mat.patients.service import get_patient, search_patients
@@ -139,10 +143,15 @@ def _patient_page(
     plan = service.dose_plan(patient_id, today, now, _profile())  # 404; the read is audited
     patient = get_patient(patient_id, audit_read=False)
     orders = patient_orders(patient_id)
+    episodes = episodes_of(patient_id)
     page = render_template(
         "dosing/patient.html",
         patient=patient,
         plan=plan,
+        # Day 1 is the admission of the current episode of care (a readmission starts again).
+        treatment_day=(today - patient.admitted_on).days + 1,
+        episode=episodes[-1].number if episodes else 1,
+        losses=loss_report_violations(loss_report_dates(patient_id), today, _profile()),
         # Once every dose is given, "already given" is the good news, not a reason to show red.
         reasons=[v for v in plan.violations if plan.status != "given" or v.rule != "already_dosed"],
         order=governing_order(orders, today),
@@ -187,6 +196,7 @@ def _take_home_days(patient_id: int, orders: list[Any], today: date) -> list[dic
         for d in doses_between(patient_id, today, last)
         if d.mode == "take_home" and d.counts
     }
+    exceptions = exception_spans(patient_id)
     days = []
     for day, doses in sorted(planned.items()):
         order = governing_order(orders, day)
@@ -194,12 +204,14 @@ def _take_home_days(patient_id: int, orders: list[Any], today: date) -> list[dic
         authorized = take_home is not None and take_home.authorizes(day)
         if not (authorized or day in closures):
             continue
+        exception = next((e for e in exceptions if e.covers(day)), None)
         days.append(
             {
                 "date": day,
                 "amount": mg_text(sum((p.dose_mg for p in doses), Decimal(0))),
                 "closed": day in closures,
                 "handed_out": day in handed_out,
+                "exception": exception.number if exception else None,  # SMA-168
             }
         )
     return days

@@ -7,7 +7,6 @@ from typing import Any
 
 from mat.orders.models import Order
 from mat.orders.schedule import WEEKDAYS, PlannedDose
-from mat.orders.schemas import CRITERIA
 
 
 def order_answer(order: Order, status: str) -> dict[str, Any]:
@@ -18,7 +17,10 @@ def order_answer(order: Order, status: str) -> dict[str, Any]:
         take_home = {
             "weekdays": sorted(stored.take_home.weekdays, key=_weekday_index),
             "dates": sorted(stored.take_home.dates),
-            "criteria": {name: getattr(auth, name) for name in CRITERIA},
+            "split_slots": [slot for slot in stored.slots if slot in stored.take_home.split_slots],
+            "criteria_list": auth.criteria_list,
+            "criteria": auth.criteria,
+            "rationale": auth.rationale,
             "note": auth.note,
             "affirmed_by": auth.affirmed_by,
             "affirmed_at": auth.affirmed_at,

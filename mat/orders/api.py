@@ -10,7 +10,7 @@ from flask import current_app, g
 from mat.auth.access import ANY_ROLE, api_roles
 from mat.clock import clinic_now
 from mat.jsonio import ApiBlueprint
-from mat.orders import service
+from mat.orders import exceptions, service
 from mat.orders.answers import order_answer, planned_answer
 from mat.orders.schemas import (
     DiscontinueIn,
@@ -20,7 +20,10 @@ from mat.orders.schemas import (
     PreviewOut,
     ScheduleQuery,
     SignedOrderOut,
+    TakeHomeExceptionIn,
+    TakeHomeExceptionOut,
 )
+from mat.patients.service import get_patient
 from mat.profiles import Profile
 
 blp = ApiBlueprint("orders_api", __name__, url_prefix="/api/v1", description="Prescriber orders")
@@ -84,3 +87,19 @@ def schedule(args: dict[str, Any], patient_id: int) -> Any:
     start = args["from_"] or clinic_now().date()
     stop = args["to"] or start + timedelta(days=DEFAULT_SCHEDULE_DAYS - 1)
     return [planned_answer(p, o.id) for p, o in service.planned_schedule(patient_id, start, stop)]
+
+
+@blp.route("/patients/<int:patient_id>/take-home-exceptions", methods=["POST"])
+@api_roles("prescriber", rule="prescriber_required")
+@blp.arguments(TakeHomeExceptionIn)
+@blp.response(201, TakeHomeExceptionOut)
+def record_exception(data: dict[str, Any], patient_id: int) -> Any:
+    return exceptions.record_exception(patient_id, data, g.actor, clinic_now())
+
+
+@blp.route("/patients/<int:patient_id>/take-home-exceptions", methods=["GET"])
+@api_roles(*ANY_ROLE)
+@blp.response(200, TakeHomeExceptionOut(many=True))
+def list_exceptions(patient_id: int) -> Any:
+    get_patient(patient_id)  # 404; the read of the record is audited
+    return exceptions.patient_exceptions(patient_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mat.auth.models import User
@@ -73,25 +73,63 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
         return Coverage(self.id, self.signed_at, self.start_date, self.end_date, stopped)
 
 
+# The federal take-home criteria (42 CFR 8.12 as amended in 2024): each answered yes or no.
+CRITERIA_2024 = ("no_active_use_or_risk", "regular_attendance", "no_behavioral_problems",
+                 "no_diversion", "safe_transport_and_storage")  # fmt: skip
+# What authorizations signed before migration 0006 affirmed (the list before 2024).
+CRITERIA_BEFORE_2024 = ("no_recent_misuse", "regular_attendance", "no_behavioral_problems",
+                        "no_diversion", "stable_home", "safe_storage")  # fmt: skip
+
+
 class TakeHomeAuthorization(db.Model):  # type: ignore[name-defined,misc]
-    """The six federal criteria the prescriber affirmed before authorizing take-homes."""
+    """The federal criteria the prescriber answered before authorizing take-homes, and why the
+    benefits outweigh the risks (``rationale``).
+
+    Rows are never changed (append-only), so the criteria of 2024 came in as new columns beside
+    the old ones (migration 0006): a row answers either the five 2024 criteria and a rationale,
+    or (signed before) the six criteria of the old list and a ``note``. The check constraint
+    keeps every row one whole form.
+    """
 
     __tablename__ = "take_home_authorizations"
+    __table_args__ = (
+        CheckConstraint(
+            "(no_active_use_or_risk IS NOT NULL AND safe_transport_and_storage IS NOT NULL "
+            "AND rationale IS NOT NULL) OR (no_recent_misuse IS NOT NULL AND stable_home IS "
+            "NOT NULL AND safe_storage IS NOT NULL)",
+            name="one_whole_form",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), unique=True)
-    no_recent_misuse: Mapped[bool]
+    no_active_use_or_risk: Mapped[bool | None]
     regular_attendance: Mapped[bool]
     no_behavioral_problems: Mapped[bool]
     no_diversion: Mapped[bool]
-    stable_home: Mapped[bool]
-    safe_storage: Mapped[bool]
+    safe_transport_and_storage: Mapped[bool | None]
+    rationale: Mapped[str | None] = mapped_column(Text)
+    # The old list's own criteria, kept as answered before 2024.
+    no_recent_misuse: Mapped[bool | None]
+    stable_home: Mapped[bool | None]
+    safe_storage: Mapped[bool | None]
     note: Mapped[str] = mapped_column(Text, default="")
     affirmed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     affirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     order: Mapped[Order] = relationship(back_populates="take_home")
     affirmed_by: Mapped[User] = relationship(lazy="joined")
+
+    @property
+    def criteria_list(self) -> str:
+        """``2024`` for the five criteria of 42 CFR 8.12 as amended, ``before-2024`` for an
+        authorization signed under the old list."""
+        return "2024" if self.rationale is not None else "before-2024"
+
+    @property
+    def criteria(self) -> dict[str, bool | None]:
+        names = CRITERIA_2024 if self.criteria_list == "2024" else CRITERIA_BEFORE_2024
+        return {name: getattr(self, name) for name in names}
 
 
 class OrderDiscontinuation(db.Model):  # type: ignore[name-defined,misc]
@@ -108,3 +146,31 @@ class OrderDiscontinuation(db.Model):  # type: ignore[name-defined,misc]
 
     order: Mapped[Order] = relationship(back_populates="discontinuation")
     by: Mapped[User] = relationship(lazy="joined")
+
+
+class TakeHomeException(db.Model):  # type: ignore[name-defined,misc]
+    """An exception approved by the state opioid treatment authority or SAMHSA (form SMA-168),
+    recorded by a prescriber: take-homes on ``starts_on``..``ends_on`` may pass the take-home
+    ceiling (``take_home_exception``). Append-only (migration 0006)."""
+
+    __tablename__ = "take_home_exceptions"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "number", name="one_exception_number_per_patient"),
+        CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"), index=True)
+    number: Mapped[str] = mapped_column(String(64))  # the SMA-168 request or approval number
+    approved_by: Mapped[str] = mapped_column(String(160))  # who approved, as the form says
+    approved_on: Mapped[date]
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    recorded_by: Mapped[User] = relationship(lazy="joined")
+
+    def covers(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on

@@ -5,9 +5,10 @@ gives it and a sentence that names the numbers. Pure: the patient's history and 
 arguments. ``prescriber_required`` is a role check and lives in the service, not here.
 
 Readings of the rule book where it leaves room (each repeated next to its rule):
-- first-day rules apply to treatment day 1 (``admitted_on``), to day 1 of the patient's last
-  induction order, and to day 1 of this order when it is an induction; "(and day 2)" is the
-  buprenorphine 16 mg day-2 limit, the methadone 50 mg cap is day 1 only;
+- first-day rules apply to treatment day 1 (``admitted_on``: the current episode of care's
+  admission), to day 1 of the patient's last induction order, and to day 1 of this order when it
+  is an induction; "(and day 2)" is the buprenorphine 16 mg day-2 limit, the methadone 50 mg cap
+  is day 1 only;
 - a change of dose (increase or taper step) must come at least N days after the dose it changes
   started: the dose is held N days before it moves again. The first step is compared with the
   patient's current dose, except in an induction, which restarts treatment;
@@ -15,7 +16,11 @@ Readings of the rule book where it leaves room (each repeated next to its rule):
   safety is not a taper), and a step counts as within 10 % when it is the measurable amount
   nearest to a 10 % step, or the product's smallest possible step;
 - ``dose_jump`` and the ten-times part of ``dose_implausible`` compare the order's first dose with
-  the current dose of the same substance; a switch of substance is not a jump.
+  the current dose of the same substance; a switch of substance is not a jump. Neither judges an
+  ``induction``: it restarts treatment and the first-day rules judge it (restarting at 40 mg
+  after a taper to 4 mg is an induction, not a decimal error). The absolute ceiling still does.
+The first-dose label and the dose after missed days are read in ``restart_rules.py``, an order's
+take-home rules in ``take_home_plan.py``.
 """
 
 from __future__ import annotations
@@ -25,16 +30,20 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from mat.formulary.catalog import Product
+from mat.orders.restart_rules import first_dose_label_violations, not_reduced_violations
 from mat.orders.schedule import ScheduleError, mg_text, nearest_measurable, split_amounts
 from mat.orders.spec import OrderSpec, Schedule, draft_schedule, unmeasurable_doses
+from mat.orders.take_home_plan import (
+    TAKE_HOME_WINDOW_DAYS,
+    ExceptionSpan,
+    take_home_criteria_violations,
+    take_home_plan_violations,
+)
 from mat.profiles import Profile
 from mat.violations import Violation
 
-__all__ = ["TAKE_HOME_WINDOW_DAYS", "PatientHistory", "order_violations"]
+__all__ = ["TAKE_HOME_WINDOW_DAYS", "ExceptionSpan", "PatientHistory", "order_violations"]
 
-# Weekday take-homes on an open-ended order are judged over its first 60 days: long enough to
-# hold any run the longest ceiling (28 days) could refuse, twice over.
-TAKE_HOME_WINDOW_DAYS = 60
 _SHOWN = 3  # repeated breaches of one rule: name this many, count the rest
 
 
@@ -46,6 +55,9 @@ class PatientHistory:
     active order), ``None`` when there is none. ``current_dose_since``: the date that dose
     started. ``current_substance``: its substance (``None``: assume the order's own).
     ``last_induction_start``: start date of the patient's most recent induction order.
+    ``missed_days``: consecutive missed days before the order's start (unordered gaps
+    included); ``last_dose_*``: the last day the patient was dosed before it, its total and
+    substance. ``take_home_exceptions``: the patient's approved SMA-168 exceptions.
     """
 
     admitted_on: date
@@ -53,6 +65,11 @@ class PatientHistory:
     current_dose_since: date | None = None
     current_substance: str | None = None
     last_induction_start: date | None = None
+    missed_days: int = 0
+    last_dose_mg: Decimal | None = None
+    last_dose_substance: str | None = None
+    last_dose_on: date | None = None
+    take_home_exceptions: tuple[ExceptionSpan, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +122,7 @@ def order_violations(
     found: list[Violation] = []
     for check in (
         _methadone_first_day_max,
+        _methadone_first_dose_label,
         _methadone_increase_step,
         _methadone_high_dose,
         _buprenorphine_day1_max,
@@ -112,8 +130,9 @@ def order_violations(
         _taper_step_max,
         _dose_jump,
         _dose_implausible,
+        _missed_doses_dose_not_reduced,
         _dose_not_measurable,
-        _take_home_plan_ceiling,
+        _take_home_plan,
     ):
         found += check(order)
     return found
@@ -150,6 +169,15 @@ def _methadone_first_day_max(order: _Order) -> list[Violation]:
                 )
             )
     return found
+
+
+def _methadone_first_dose_label(order: _Order) -> list[Violation]:
+    if order.product.substance != "methadone":
+        return []
+    spec = order.spec
+    return first_dose_label_violations(
+        _first_days(order), order.schedule, spec.split, order.product, order.profile
+    )
 
 
 def _methadone_increase_step(order: _Order) -> list[Violation]:
@@ -295,10 +323,12 @@ def _dose_jump(order: _Order) -> list[Violation]:
 
 
 def _dose_implausible(order: _Order) -> list[Violation]:
+    # The ten-times part does not judge an induction: the first-day rules do (docstring).
     found = []
     current, first = order.current_dose, order.schedule.first_dose_mg
     factor = order.profile.dose_implausible_factor
-    if current is not None and first >= factor * current:
+    induction = order.spec.kind == "induction"
+    if current is not None and not induction and first >= factor * current:
         found.append(
             order.violation(
                 "dose_implausible",
@@ -342,48 +372,35 @@ def _dose_not_measurable(order: _Order) -> list[Violation]:
     return [order.violation("dose_not_measurable", message) for message in problems]
 
 
-def _take_home_plan_ceiling(order: _Order) -> list[Violation]:
-    take_home, schedule = order.spec.take_home, order.schedule
-    if take_home is None or order.product.substance != "methadone":
+def _missed_doses_dose_not_reduced(order: _Order) -> list[Violation]:
+    h = order.history
+    return not_reduced_violations(
+        order.schedule.first_dose_mg,
+        substance=order.product.substance,
+        missed_days=h.missed_days,
+        last_dose_mg=h.last_dose_mg,
+        last_dose_substance=h.last_dose_substance,
+        last_dose_on=h.last_dose_on,
+        profile=order.profile,
+    )
+
+
+def _take_home_plan(order: _Order) -> list[Violation]:
+    # take_home_plan_ceiling, take_home_exception, take_home_criteria (see take_home_plan.py)
+    take_home, h = order.spec.take_home, order.history
+    if take_home is None:
         return []
-    start = schedule.steps[0].start
-    window_end = schedule.end
-    if window_end is None:
-        window_end = start + timedelta(days=TAKE_HOME_WINDOW_DAYS - 1)
-    days = {d for d in take_home.dates if schedule.dose_on(d)}  # a 0 mg day takes nothing home
-    day = start
-    while day <= window_end:
-        if take_home.authorizes(day) and schedule.dose_on(day):
-            days.add(day)
-        day += timedelta(days=1)
-    found = []
-    for first, length in _runs(sorted(days)):
-        treatment_day = (first - order.history.admitted_on).days + 1
-        tier_first, tier_last, ceiling = order.profile.take_home_tier(treatment_day)
-        if length <= ceiling:
-            continue
-        open_ended = schedule.end is None and first + timedelta(days=length - 1) == window_end
-        tier = f"days {tier_first}-{tier_last}" if tier_last else f"day {tier_first} on"
-        found.append(
-            order.violation(
-                "take_home_plan_ceiling",
-                f"Take-homes are authorized for {length}{' or more' * open_ended} consecutive "
-                f"days from {first} (treatment day {treatment_day}); during treatment {tier} at "
-                f"most {ceiling} consecutive methadone take-home days are allowed.",
-            )
-        )
-    return found
-
-
-def _runs(days: list[date]) -> list[tuple[date, int]]:
-    """Consecutive dates grouped: (first date, length) of each run."""
-    runs: list[tuple[date, int]] = []
-    for day in days:
-        if runs and runs[-1][0] + timedelta(days=runs[-1][1]) == day:
-            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
-        else:
-            runs.append((day, 1))
-    return runs
+    found = take_home_criteria_violations(order.spec.take_home_criteria, order.profile)
+    if order.product.substance != "methadone":
+        return found
+    ceiling = take_home_plan_violations(
+        take_home,
+        order.schedule,
+        admitted_on=h.admitted_on,
+        exceptions=h.take_home_exceptions,
+        profile=order.profile,
+    )
+    return ceiling + found
 
 
 def _times(amount: Decimal, current: Decimal) -> str:

@@ -48,10 +48,13 @@ class Step:
 
 @dataclass(frozen=True, slots=True)
 class TakeHome:
-    """The days an order lets the patient take doses home: weekdays, dates, or both."""
+    """The days an order lets the patient take doses home: weekdays, dates, or both; and
+    ``split_slots``, later parts of a split dose taken home every day, handed out in the visit
+    the earlier part is observed (``split_take_home`` in clinical-rules.md)."""
 
     weekdays: frozenset[str] = frozenset()
     dates: frozenset[date] = frozenset()
+    split_slots: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.weekdays) - set(WEEKDAYS))
@@ -59,6 +62,7 @@ class TakeHome:
             raise ValueError(f"{unknown[0]!r} is not a weekday; use mon, tue, ... sun.")
 
     def authorizes(self, day: date) -> bool:
+        """Whether ``day`` is a take-home day: every dose of it may be taken home."""
         return WEEKDAYS[day.weekday()] in self.weekdays or day in self.dates
 
 
@@ -235,8 +239,9 @@ def planned_doses(
     """One ``PlannedDose`` per slot for each date in ``[start, stop]`` the order covers.
 
     Dates before the first step or after ``end`` and 0 mg days plan nothing. ``mode`` is
-    ``take_home`` on the dates ``take_home`` authorizes, else ``observed``. Planning a range is
-    the same as planning its sub-ranges one after the other.
+    ``take_home`` on the dates ``take_home`` authorizes and for its ``split_slots`` every day,
+    else ``observed``. Planning a range is the same as planning its sub-ranges one after the
+    other.
     """
     planned: list[PlannedDose] = []
     if not steps:
@@ -252,9 +257,16 @@ def planned_doses(
         if dose:  # a 0 mg day dispenses nothing
             if dose not in by_dose:
                 by_dose[dose] = split_amounts(dose, split, product)
-            mode: Mode = "take_home" if take_home and take_home.authorizes(day) else "observed"
+            whole_day = take_home is not None and take_home.authorizes(day)
+            split_slots = take_home.split_slots if take_home else frozenset()
             planned += [
-                PlannedDose(day, slot, amount, product.volume_ml(amount), mode)
+                PlannedDose(
+                    day,
+                    slot,
+                    amount,
+                    product.volume_ml(amount),
+                    "take_home" if whole_day or slot in split_slots else "observed",
+                )
                 for slot, amount in by_dose[dose]
             ]
         day += ONE_DAY

@@ -7,12 +7,11 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from mat.orders.models import ORDER_KINDS
-from mat.schema_fields import amount, clinic_date, clinic_text, whole_number
+from mat.orders.models import CRITERIA_2024, ORDER_KINDS
+from mat.schema_fields import Answer, amount, clinic_date, clinic_text, whole_number
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-CRITERIA = ("no_recent_misuse", "regular_attendance", "no_behavioral_problems", "no_diversion",
-            "stable_home", "safe_storage")  # fmt: skip
+CRITERIA = CRITERIA_2024  # the five federal criteria (2024), each answered true or false
 SLOT = validate.Regexp(r"^[a-z][a-z0-9_]{0,11}$", error="Use a short lower-case slot name.")
 
 
@@ -64,33 +63,47 @@ class SplitIn(Schema):
     )
 
 
-class CriteriaIn(Schema):
-    no_recent_misuse = fields.Boolean(required=True)
-    regular_attendance = fields.Boolean(required=True)
-    no_behavioral_problems = fields.Boolean(required=True)
-    no_diversion = fields.Boolean(required=True)
-    stable_home = fields.Boolean(required=True)
-    safe_storage = fields.Boolean(required=True)
+def _criterion() -> Answer:
+    # true or false only: a criterion left unanswered is refused, not taken as either.
+    return Answer(
+        required=True,
+        error_messages={"required": "Answer true or false.", "invalid": "Answer true or false."},
+    )
 
-    @validates_schema
-    def all_affirmed(self, data: dict[str, Any], **_: Any) -> None:
-        missing = [name for name in CRITERIA if data.get(name) is not True]
-        if missing:
-            raise ValidationError(
-                {name: ["Take-homes need this federal criterion affirmed."] for name in missing}
-            )
+
+class CriteriaIn(Schema):
+    """The five federal take-home criteria (42 CFR 8.12, 2024), each answered; a "no" fires
+    ``take_home_criteria`` (the order's justification must cover it)."""
+
+    no_active_use_or_risk = _criterion()
+    regular_attendance = _criterion()
+    no_behavioral_problems = _criterion()
+    no_diversion = _criterion()
+    safe_transport_and_storage = _criterion()
 
 
 class TakeHomeIn(Schema):
     weekdays = fields.List(fields.String(validate=validate.OneOf(WEEKDAYS)), load_default=list)
     dates = fields.List(clinic_date(), load_default=list)
+    split_slots = fields.List(fields.String(validate=SLOT), load_default=list)
     criteria = fields.Nested(CriteriaIn, required=True)
-    note = clinic_text(multiline=True, load_default="", validate=validate.Length(max=2000))
+    rationale = clinic_text(
+        multiline=True,
+        required=True,
+        validate=validate.Length(min=1, max=4000),
+        error_messages={"required": "Say why the benefits of take-homes outweigh the risks."},
+    )
 
     @validates_schema
     def some_days(self, data: dict[str, Any], **_: Any) -> None:
-        if not data.get("weekdays") and not data.get("dates"):
-            raise ValidationError("Name take-home weekdays, dates, or both.", "weekdays")
+        if not (data.get("weekdays") or data.get("dates") or data.get("split_slots")):
+            raise ValidationError(
+                "Name take-home weekdays, dates or split slots (or several).", "weekdays"
+            )
+        if not (data.get("rationale") or "").strip():
+            raise ValidationError(
+                "Say why the benefits of take-homes outweigh the risks.", "rationale"
+            )
 
 
 class OrderIn(Schema):
@@ -135,6 +148,30 @@ class OrderIn(Schema):
         split = data.get("split") or []
         if len({s["slot"] for s in split}) != len(split):
             raise ValidationError("Each split slot appears once.", "split")
+        split_slots = (data.get("take_home") or {}).get("split_slots") or []
+        slots = [s["slot"] for s in split]
+        if split_slots and (not slots or slots[0] in split_slots or set(split_slots) - set(slots)):
+            raise ValidationError(
+                {
+                    "take_home": {
+                        "split_slots": [
+                            "Name later slots of the split: the first part is observed, and "
+                            f"the order's slots are {', '.join(slots) or 'none (not split)'}."
+                        ]
+                    }
+                }
+            )
+
+
+class TakeHomeExceptionIn(Schema):
+    """An SMA-168 exception as approved: number, approver, approval date, dates, reason."""
+
+    number = clinic_text(required=True, validate=validate.Length(min=1, max=64))
+    approved_by = clinic_text(required=True, validate=validate.Length(min=2, max=160))
+    approved_on = clinic_date(required=True)
+    from_ = clinic_date(data_key="from", required=True)
+    to = clinic_date(required=True)
+    reason = clinic_text(multiline=True, required=True, validate=validate.Length(min=3, max=2000))
 
 
 class DiscontinueIn(Schema):
@@ -188,8 +225,13 @@ class SplitOut(Schema):
 class TakeHomeOut(Schema):
     weekdays = fields.List(fields.String())
     dates = fields.List(fields.Date())
+    split_slots = fields.List(fields.String())
+    # "2024": the five criteria of 42 CFR 8.12 as amended; "before-2024": an authorization signed
+    # under the old six-criteria list, shown with its answers as recorded.
+    criteria_list = fields.String()
     criteria = fields.Dict(keys=fields.String(), values=fields.Boolean())
-    note = fields.String()
+    rationale = fields.String(allow_none=True)
+    note = fields.String()  # the old list's free note; empty on 2024 authorizations
     affirmed_by = fields.Nested(SignerOut)
     affirmed_at = fields.AwareDateTime()
 
@@ -204,6 +246,19 @@ class DiscontinuationOut(Schema):
 class ProfileOut(Schema):
     id = fields.String()
     version = fields.String()
+
+
+class TakeHomeExceptionOut(Schema):
+    id = fields.Integer()
+    patient_id = fields.Integer()
+    number = fields.String()
+    approved_by = fields.String()
+    approved_on = fields.Date()
+    from_ = fields.Date(data_key="from", attribute="starts_on")
+    to = fields.Date(attribute="ends_on")
+    reason = fields.String()
+    recorded_by = fields.Nested(SignerOut)
+    recorded_at = fields.AwareDateTime()
 
 
 class OrderOut(Schema):

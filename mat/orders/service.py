@@ -93,8 +93,14 @@ def active_order_answer(patient: Patient) -> dict[str, Any] | None:
     return OrderOut().dump(answer)
 
 
-def _history(patient: Patient, orders: list[Order], start: date) -> PatientHistory:
-    """What the order rules know of the patient: the dose in effect the day before ``start``."""
+def _history(patient: Patient, orders: list[Order], start: date, today: date) -> PatientHistory:
+    """What the order rules know of the patient: the dose in effect the day before ``start``,
+    the days missed before it (unordered gaps included) and the patient's SMA-168 exceptions."""
+    # The window's records, read here for the rules that look back at them (dosing builds on
+    # orders, so the import is local).
+    from mat.dosing.tolerance import missed_before
+    from mat.orders.exceptions import exception_spans
+
     day_before = start - timedelta(days=1)
     current = governing_order(orders, day_before)
     inductions = [
@@ -102,12 +108,18 @@ def _history(patient: Patient, orders: list[Order], start: date) -> PatientHisto
         for o in orders
         if o.kind == "induction" and o.start_date <= start and o.discontinuation is None
     ]
+    missed, last = missed_before(patient.id, orders, start, today)
     return PatientHistory(
         admitted_on=patient.admitted_on,
         current_dose_mg=current.stored.dose_on(day_before) if current else None,
         current_dose_since=current.stored.step_since(day_before) if current else None,
         current_substance=current.medication.substance if current else None,
         last_induction_start=max(inductions, default=None),
+        missed_days=missed,
+        last_dose_mg=last.total_mg if last else None,
+        last_dose_substance=last.substance if last else None,
+        last_dose_on=last.on if last else None,
+        take_home_exceptions=exception_spans(patient.id),
     )
 
 
@@ -145,7 +157,7 @@ def _judge(
     spec = _spec(data, today)
     medication = _medication(spec.medication)
     orders = patient_orders(patient.id)
-    history = _history(patient, orders, spec.start_date)
+    history = _history(patient, orders, spec.start_date, today)
     found = order_violations(spec, medication.as_product(), history, profile)
     if patient.status != "active":
         found.insert(
@@ -223,7 +235,8 @@ def sign_order(
     if take_home:
         order.take_home = TakeHomeAuthorization(
             **take_home["criteria"],
-            note=take_home.get("note") or "",
+            rationale=take_home["rationale"].strip(),
+            note="",
             affirmed_by=by,
             affirmed_at=now,
         )

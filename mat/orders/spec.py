@@ -95,7 +95,8 @@ class OrderSpec:
     """The order body. Exactly one of ``dose_mg``, ``steps``, ``titration`` or ``taper``.
 
     ``split`` empty means one daily slot named ``daily``; ``take_home`` None means every dose is
-    observed. The six take-home criteria and the note are the service's to store, not a rule input.
+    observed. ``take_home_criteria`` are the prescriber's answers to the federal take-home
+    criteria (``take_home_criteria`` fires on a "no"); the service stores them with the rationale.
     """
 
     medication: str
@@ -109,6 +110,7 @@ class OrderSpec:
     split: tuple[tuple[str, Decimal], ...] = ()
     take_home: TakeHome | None = None
     justification: str | None = None
+    take_home_criteria: tuple[tuple[str, bool], ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -138,6 +140,11 @@ class OrderSpec:
             _amount(fraction, f"The {slot} fraction")
             if fraction == 0:
                 raise ValueError(f"The {slot} fraction must be above 0.")
+        split_slots = self.take_home.split_slots if self.take_home else frozenset()
+        if split_slots and (not slots or slots[0] in split_slots or split_slots - set(slots)):
+            raise ValueError(
+                "Split take-home slots are later slots of the split; the first is observed."
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,10 +180,14 @@ def spec_from_body(body: Mapping[str, Any]) -> OrderSpec:
         take_home=TakeHome(
             weekdays=frozenset(take_home.get("weekdays") or ()),
             dates=frozenset(take_home.get("dates") or ()),
+            split_slots=frozenset(take_home.get("split_slots") or ()),
         )
         if take_home
         else None,
         justification=body.get("justification"),
+        take_home_criteria=tuple(sorted((take_home.get("criteria") or {}).items()))
+        if take_home
+        else (),
     )
 
 

@@ -70,6 +70,8 @@ class StoredSchedule:
                 "weekdays": sorted(self.take_home.weekdays),
                 "dates": sorted(d.isoformat() for d in self.take_home.dates),
             }
+            if self.take_home.split_slots:  # absent from orders signed before split_slots
+                data["take_home"]["split_slots"] = sorted(self.take_home.split_slots)
         return json.dumps(data, sort_keys=True)
 
     @classmethod
@@ -83,6 +85,7 @@ class StoredSchedule:
             take_home=TakeHome(
                 weekdays=frozenset(take_home["weekdays"]),
                 dates=frozenset(date.fromisoformat(d) for d in take_home["dates"]),
+                split_slots=frozenset(take_home.get("split_slots", ())),
             )
             if take_home
             else None,

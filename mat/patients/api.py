@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import g
+
 from mat.auth.access import ANY_ROLE, api_roles
+from mat.clock import clinic_now
 from mat.jsonio import ApiBlueprint
-from mat.patients import service
+from mat.patients import episodes, service
 from mat.patients.schemas import (
+    AdmissionIn,
     PatientCreate,
     PatientDetailOut,
     PatientOut,
@@ -23,7 +27,7 @@ blp = ApiBlueprint("patients_api", __name__, url_prefix="/api/v1", description="
 @blp.arguments(PatientCreate)
 @blp.response(201, PatientOut)
 def create(data: dict[str, Any]) -> Any:
-    return service.register_patient(data)
+    return service.register_patient(data, g.actor, clinic_now())
 
 
 @blp.route("/patients", methods=["GET"])
@@ -46,4 +50,12 @@ def read(patient_id: int) -> Any:
 @blp.arguments(PatientUpdate)
 @blp.response(200, PatientOut)
 def update(changes: dict[str, Any], patient_id: int) -> Any:
-    return service.update_patient(patient_id, changes)
+    return episodes.change_patient(patient_id, changes, g.actor, clinic_now())
+
+
+@blp.route("/patients/<int:patient_id>/admissions", methods=["POST"])
+@api_roles("prescriber", "admin")
+@blp.arguments(AdmissionIn)
+@blp.response(201, PatientDetailOut)
+def readmit(data: dict[str, Any], patient_id: int) -> Any:
+    return episodes.readmit(patient_id, data, g.actor, clinic_now())

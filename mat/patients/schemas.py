@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from mat.clock import clinic_today
+from mat.dosing.screens import NEVER_PRESCRIBED, PANEL
 from mat.patients.models import LEVELS_OF_CARE, STATUSES
 from mat.patients.views_data import DETAIL_PARTS
 from mat.schema_fields import clinic_date, clinic_text
@@ -56,14 +57,54 @@ class PatientCreate(Schema):
             raise ValidationError(problem, "admitted_on")
 
 
+PRESCRIBABLE = tuple(s for s in PANEL if s not in NEVER_PRESCRIBED)
+
+
 class PatientUpdate(Schema):
     level_of_care = fields.String(validate=validate.OneOf(LEVELS_OF_CARE))
     status = fields.String(validate=validate.OneOf(STATUSES))
+    # Screen-panel substances prescribed elsewhere: expected on a screen, not positive. The list
+    # given replaces the list held; [] clears it.
+    other_prescribed = fields.List(
+        fields.String(
+            validate=validate.OneOf(
+                PRESCRIBABLE, error=f"Use screen-panel names: {', '.join(PRESCRIBABLE)}."
+            )
+        ),
+        validate=validate.Length(max=len(PRESCRIBABLE)),
+    )
 
     @validates_schema
     def not_empty(self, data: dict[str, Any], **_: Any) -> None:
         if not data:
-            raise ValidationError("Give level_of_care or status.", "_schema")
+            raise ValidationError("Give level_of_care, status or other_prescribed.", "_schema")
+        named = data.get("other_prescribed") or []
+        if len(set(named)) != len(named):
+            raise ValidationError("Name each substance once.", "other_prescribed")
+
+
+class AdmissionIn(Schema):
+    """A readmission: a new episode of care from ``admitted_on`` (day 1 again)."""
+
+    admitted_on = clinic_date(required=True)
+    level_of_care = fields.String(required=True, validate=validate.OneOf(LEVELS_OF_CARE))
+
+
+class EpisodeOut(Schema):
+    number = fields.Integer()
+    admitted_on = fields.Date()
+    level_of_care = fields.String()
+    admitted_by = fields.Function(lambda e: _signer(e["admitted_by"]))
+    discharged = fields.Boolean()
+    discharged_on = fields.Date(allow_none=True)  # null: not discharged, or date not recorded
+    discharged_by = fields.Function(lambda e: _signer(e["discharged_by"]))
+
+
+def _signer(user: Any) -> dict[str, Any] | None:
+    if user is None:
+        return None
+    return {"id": user.id, "username": user.username, "full_name": user.full_name,
+            "initials": user.initials}  # fmt: skip
 
 
 class PatientSearch(Schema):
@@ -80,12 +121,19 @@ class PatientOut(Schema):
     admitted_on = fields.Date()
     level_of_care = fields.String()
     status = fields.String()
+    other_prescribed = fields.List(fields.String(), attribute="other_prescribed_list")
 
 
 class PatientDetailOut(PatientOut):
     # Filled by the orders and dosing features (views_data.DETAIL_PARTS); null/empty until then.
     active_order = fields.Method("_active_order", allow_none=True)
     open_holds = fields.Method("_open_holds")
+    episodes = fields.Method("_episodes")  # every episode of care, the first admission first
+
+    def _episodes(self, patient: Any) -> Any:
+        from mat.patients.episodes import episodes_answer  # it reads the orders feature
+
+        return EpisodeOut(many=True).dump(episodes_answer(patient))
 
     def _active_order(self, patient: object) -> Any:
         return DETAIL_PARTS["active_order"](patient)

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import g
 from sqlalchemy import or_, select
 
 from mat.audit.service import record
+from mat.auth.models import User
 from mat.errors import Conflict, NotFound
 from mat.extensions import db
-from mat.patients.models import Patient
+from mat.patients.models import Patient, PatientEpisode
 
 SEARCH_LIMIT = 50
 
 
-def register_patient(data: dict[str, Any]) -> Patient:
+def register_patient(data: dict[str, Any], by: User | None, now: datetime) -> Patient:
+    """A new patient in episode 1 of care, from ``admitted_on``."""
     if db.session.scalar(select(Patient.id).where(Patient.mrn == data["mrn"])) is not None:
         raise Conflict(
             f"A patient with MRN {data['mrn']} is already registered.", code="duplicate_mrn"
@@ -23,8 +26,30 @@ def register_patient(data: dict[str, Any]) -> Patient:
     patient = Patient(**data)
     db.session.add(patient)
     db.session.flush()
-    record("patient.create", entity_type="patient", entity_id=patient.id, patient_id=patient.id)
+    episode = first_episode(patient, by, now)
+    record(
+        "patient.create",
+        entity_type="patient",
+        entity_id=patient.id,
+        patient_id=patient.id,
+        records=[episode],
+    )
     return patient
+
+
+def first_episode(patient: Patient, by: User | None, now: datetime) -> PatientEpisode:
+    """Episode 1 of a newly registered patient (``mat/patients/episodes.py`` for the rest)."""
+    episode = PatientEpisode(
+        patient_id=patient.id,
+        number=1,
+        admitted_on=patient.admitted_on,
+        level_of_care=patient.level_of_care,
+        admitted_by=by,
+        admitted_at=now,
+    )
+    db.session.add(episode)
+    db.session.flush()
+    return episode
 
 
 def get_patient(patient_id: int, *, audit_read: bool = True) -> Patient:

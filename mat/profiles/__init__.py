@@ -1,9 +1,23 @@
 """Rule profiles: the versioned numbers and severities of docs/clinical-rules.md.
 
 ``us-federal`` is built in (``us-federal.json`` next to this file, found through
-``importlib.resources`` so it works from an installed wheel too). A clinic may load a stricter
-profile, a state overlay for example, by path. A profile looser than ``us-federal`` in any number
-or severity is refused with ``ProfileError``, so the app never starts under a weaker rule book.
+``importlib.resources`` so it works from an installed wheel too). A clinic loads its own profile,
+a state overlay for example, by path. Every number is marked law, label or policy
+(``mat/profiles/basis.py``): a clinic profile may tighten anything, and may loosen a label or
+policy number (or the severity of a label or policy rule) only when it says why, never a law
+number. Anything else looser than ``us-federal`` is refused with ``ProfileError``
+(``mat/profiles/looser.py``), so the app never starts under a weaker rule book.
+
+The reason for a loosened number is a ``reasons`` entry of the file, keyed by the number's name
+(one reason covers a per-substance map such as ``split_min_interval_hours``) or by
+``severities.<rule id>`` for a severity, in at least ten characters::
+
+    "drug_screen_max_age_days": 90,
+    "reasons": {"drug_screen_max_age_days": "Board policy 2026-04: stable patients are screened
+                every 90 days; the state allows it."}
+
+A reason may also document a tightened number; a reason for a key that is not in the rule book
+is refused (a typo would leave the loosened number without one).
 
 Design choices, so a profile file can be audited on its own:
 - a file lists every number and every severity; a missing or unknown key is an error (a typo
@@ -18,7 +32,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from functools import cache
@@ -33,8 +47,6 @@ __all__ = ["FEDERAL_ID", "Profile", "ProfileError", "load_profile"]
 
 FEDERAL_ID = "us-federal"
 SUBSTANCES = ("methadone", "buprenorphine", "naltrexone")
-# block > justify > warn: a profile may make a rule harsher, never softer.
-_STRENGTH: dict[str, int] = {"block": 3, "justify": 2, "warn": 1}
 _BUILT_IN_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 # Column widths of orders.profile_id / profile_version: a longer id would fail at the first save.
 _MAX_ID, _MAX_VERSION = 40, 20
@@ -61,11 +73,14 @@ class _Number:
 
 _MG = _Number(Decimal, "lower", Decimal(0), least_inclusive=False)
 _FACTOR = _Number(Decimal, "lower", Decimal(1), least_inclusive=False)  # 1x would always fire
+_FRACTION = _Number(Decimal, "lower", Decimal(0), least_inclusive=False, most=Decimal(1))
 _MAX_DAYS = _Number(int, "lower", Decimal(1))
 _MIN_DAYS = _Number(int, "higher", Decimal(1))
 
 NUMBERS: dict[str, _Number] = {
     "methadone_first_day_max_mg": _MG,
+    "methadone_first_dose_label_mg": _MG,
+    "methadone_first_day_label_total_mg": _MG,
     "methadone_increase_step_max_mg": _MG,
     "methadone_increase_min_days_apart": _MIN_DAYS,
     "methadone_high_dose_mg": _MG,
@@ -80,13 +95,23 @@ NUMBERS: dict[str, _Number] = {
     "step_back_positive_screens": _MAX_DAYS,  # fewer positives before step-back is stricter
     "step_back_window_days": _MIN_DAYS,  # a longer look-back window is stricter
     "missed_doses_review_days": _MAX_DAYS,
-    "split_min_interval_hours": _MIN_DAYS,
+    # A lower fraction, a lower cap and a cap from fewer missed days all ask for a smaller dose.
+    "missed_doses_reduced_fraction": _FRACTION,
+    "missed_doses_reduced_cap_mg": _MG,
+    "missed_doses_reduced_cap_days": _MAX_DAYS,
+    "drug_screens_per_year": _Number(int, "higher", Decimal(1), most=Decimal(365)),
+    "take_home_loss_reports": _MAX_DAYS,  # fewer losses before the warning is stricter
+    "take_home_loss_window_days": _MIN_DAYS,  # a longer look-back window is stricter
 }
 PER_SUBSTANCE: dict[str, _Number] = {
     "absolute_ceiling_mg": _MG,
     "reinduction_missed_days": _MAX_DAYS,
+    # A substance left out has no interval beyond the order of the slots.
+    "split_min_interval_hours": _MIN_DAYS,
 }
-_OTHER_KEYS = ("id", "version", "description", "take_home_ceiling_days", "severities")
+_OTHER_KEYS = ("id", "version", "description", "take_home_ceiling_days", "severities", "reasons")
+# A reason says why in words: "policy" alone is not one.
+_SHORTEST_REASON, _LONGEST_REASON = 10, 2000
 _REQUIRED = ("id", "version", *NUMBERS, *PER_SUBSTANCE, "take_home_ceiling_days", "severities")
 
 
@@ -97,6 +122,8 @@ class Profile:
     id: str
     version: str
     methadone_first_day_max_mg: Decimal
+    methadone_first_dose_label_mg: Decimal  # the first single dose of an induction
+    methadone_first_day_label_total_mg: Decimal
     methadone_increase_step_max_mg: Decimal
     methadone_increase_min_days_apart: int
     methadone_high_dose_mg: Decimal
@@ -111,16 +138,23 @@ class Profile:
     step_back_positive_screens: int
     step_back_window_days: int
     missed_doses_review_days: int
-    split_min_interval_hours: int
+    missed_doses_reduced_fraction: Decimal  # of the last dose given, after a review
+    missed_doses_reduced_cap_mg: Decimal
+    missed_doses_reduced_cap_days: int  # missed days from which the cap applies as well
+    drug_screens_per_year: int
+    take_home_loss_reports: int
+    take_home_loss_window_days: int
     absolute_ceiling_mg: tuple[tuple[str, Decimal], ...]  # substance -> mg; absent: no ceiling
     reinduction_missed_days: tuple[tuple[str, int], ...]  # substance -> consecutive missed days
+    split_min_interval_hours: tuple[tuple[str, int], ...]  # substance -> hours; absent: none
     take_home_ceiling_days: tuple[tuple[int, int], ...]  # (from treatment day, max run), sorted
     severities: tuple[tuple[str, Severity], ...]
     description: str = ""
+    reasons: tuple[tuple[str, str], ...] = ()  # number or "severities.<rule>" -> why loosened
 
     @property
     def label(self) -> str:
-        """``us-federal 2024.1``: what records and reports print."""
+        """``us-federal 2024.2``: what records and reports print."""
         return f"{self.id} {self.version}"
 
     def severity(self, rule_id: str) -> Severity:
@@ -134,6 +168,14 @@ class Profile:
 
     def reinduction_after_missed_days(self, substance: str) -> int | None:
         return dict(self.reinduction_missed_days).get(substance)
+
+    def split_interval_hours(self, substance: str) -> int | None:
+        """Least hours between the parts of a split dose; ``None``: only the slots' order."""
+        return dict(self.split_min_interval_hours).get(substance)
+
+    def reason(self, key: str) -> str | None:
+        """Why the profile loosens ``key`` (a number, or ``severities.<rule>``), if it says."""
+        return dict(self.reasons).get(key)
 
     def take_home_ceiling(self, treatment_day: int) -> int:
         """Most consecutive methadone take-home days for a run starting on ``treatment_day``."""
@@ -179,7 +221,10 @@ def load_profile(id_or_path: str) -> Profile:
                     f"Rule profile file {path} reuses the built-in id {profile.id!r} with "
                     "different rules; give it its own id so records show which rule book applied."
                 )
-    _refuse_looser(profile)
+    if profile.id != FEDERAL_ID:
+        from mat.profiles.looser import refuse_looser  # it reads this module's number specs
+
+        refuse_looser(profile, _built_in(FEDERAL_ID))
     return profile
 
 
@@ -240,6 +285,7 @@ def _parse(text: str, source: str) -> Profile:
         values[name] = _per_substance(data[name], name, spec, fail)
     values["take_home_ceiling_days"] = _tiers(data["take_home_ceiling_days"], fail)
     values["severities"] = _severities(data["severities"], fail)
+    values["reasons"] = _reasons(data.get("reasons", {}), values["severities"], fail)
     return Profile(**values)
 
 
@@ -300,56 +346,21 @@ def _severities(value: Any, fail: Fail) -> tuple[tuple[str, Severity], ...]:
     return tuple(sorted(value.items()))
 
 
-# ---- never looser than federal -----------------------------------------------------------
-
-
-def _refuse_looser(profile: Profile) -> None:
-    federal = _built_in(FEDERAL_ID)
-    if profile is federal:
-        return
-    unknown = sorted({rule for rule, _ in profile.severities} - {r for r, _ in federal.severities})
-    if unknown:
-        raise ProfileError(
-            f"Rule profile {profile.label} is invalid: {unknown[0]!r} is not a rule id of the "
-            "rule book."
-        )
-    found: list[str] = []
-    for name, spec in NUMBERS.items():
-        found += _compare(name, getattr(profile, name), getattr(federal, name), spec.stricter)
-    for name, spec in PER_SUBSTANCE.items():
-        mine: Mapping[str, Any] = dict(getattr(profile, name))
-        for substance, limit in getattr(federal, name):
-            if substance not in mine:
-                found.append(f"{name}.{substance} is missing (federal: {limit})")
-            else:
-                found += _compare(f"{name}.{substance}", mine[substance], limit, spec.stricter)
-    breakpoints = {
-        first for first, _ in profile.take_home_ceiling_days + federal.take_home_ceiling_days
-    }
-    for day in sorted(breakpoints):
-        mine_days, federal_days = profile.take_home_ceiling(day), federal.take_home_ceiling(day)
-        if mine_days > federal_days:
-            found.append(
-                f"the take-home ceiling from treatment day {day} is {mine_days} consecutive days "
-                f"but federal allows at most {federal_days}"
+def _reasons(
+    value: Any, severities: tuple[tuple[str, Severity], ...], fail: Fail
+) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise fail("'reasons' must map numbers or severities.<rule id> to text")
+    keys = {*NUMBERS, *PER_SUBSTANCE, "take_home_ceiling_days"}
+    keys |= {f"severities.{rule}" for rule, _ in severities}
+    for key, text in value.items():
+        if key not in keys:
+            raise fail(f"'reasons' names {key!r}, which is not a number or severities.<rule id>")
+        if not isinstance(text, str) or not (
+            _SHORTEST_REASON <= len(text.strip()) <= _LONGEST_REASON
+        ):
+            raise fail(
+                f"the reason for {key!r} must be text of {_SHORTEST_REASON} to "
+                f"{_LONGEST_REASON} characters saying why"
             )
-    mine_severities = dict(profile.severities)
-    for rule, severity in federal.severities:
-        if rule not in mine_severities:
-            found.append(f"the severity of {rule} is missing (federal: {severity})")
-        elif _STRENGTH[mine_severities[rule]] < _STRENGTH[severity]:
-            found.append(f"{rule} is {mine_severities[rule]} but federal makes it {severity}")
-    if found:
-        raise ProfileError(
-            f"Rule profile {profile.label} is refused because it is looser than {federal.label}: "
-            + "; ".join(found)
-            + "."
-        )
-
-
-def _compare(name: str, mine: Any, federal: Any, stricter: Stricter) -> list[str]:
-    if stricter == "lower" and mine > federal:
-        return [f"{name} is {mine} but federal allows at most {federal}"]
-    if stricter == "higher" and mine < federal:
-        return [f"{name} is {mine} but federal requires at least {federal}"]
-    return []
+    return tuple(sorted((key, text.strip()) for key, text in value.items()))

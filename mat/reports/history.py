@@ -6,22 +6,26 @@ One patient's records over at most a year are small (hundreds of rows), so they 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import select
 
 from mat.audit.queries import utc_bounds
 from mat.clock import clinic_zone
-from mat.dosing.models import Dose, DrugScreen, Hold, WithheldDose
+from mat.dosing.models import Dose, DrugScreen, Hold, TakeHomeLoss, WithheldDose
+from mat.dosing.screens import screen_frequency_violations
 from mat.dosing.service import TAKE_HOME_AHEAD_DAYS
 from mat.dosing.situation import doses_between
 from mat.extensions import db
-from mat.orders.models import Order
+from mat.orders.exceptions import patient_exceptions
+from mat.orders.models import Order, TakeHomeException
 from mat.orders.service import order_status, patient_orders, schedule_between
 from mat.patients.models import Patient
+from mat.violations import Violation
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +46,10 @@ class History:
     holds: list[Hold]
     screens: list[DrugScreen]
     withheld: list[WithheldDose]
+    episodes: list[dict[str, Any]] = field(default_factory=list)  # every episode of care
+    exceptions: list[TakeHomeException] = field(default_factory=list)  # overlapping the doses
+    losses: list[TakeHomeLoss] = field(default_factory=list)  # reported in the days
+    reminders: list[Violation] = field(default_factory=list)  # drug_screen_frequency on ``last``
 
     @property
     def corrected(self) -> list[Dose]:
@@ -107,4 +115,48 @@ def read_history(patient: Patient, first: date, last: date) -> History:
             .order_by(WithheldDose.service_date)
         )
     )
-    return History(patient, first, last, shown, days, doses, holds, screens, withheld)
+    return History(
+        patient,
+        first,
+        last,
+        shown,
+        days,
+        doses,
+        holds,
+        screens,
+        withheld,
+        *_since_2024(patient, first, last),
+    )
+
+
+def _since_2024(
+    patient: Patient, first: date, last: date
+) -> tuple[list[dict[str, Any]], list[TakeHomeException], list[TakeHomeLoss], list[Violation]]:
+    """Episodes of care, SMA-168 exceptions, loss reports and the screen-frequency reminder."""
+    from mat.clock import clinic_now
+    from mat.patients.episodes import episodes_answer  # the episodes read the orders feature
+
+    # As for the doses: take-homes handed out in the range may be for later days.
+    until = last + timedelta(days=TAKE_HOME_AHEAD_DAYS)
+    exceptions = [
+        e for e in patient_exceptions(patient.id) if e.starts_on <= until and e.ends_on >= first
+    ]
+    losses = list(
+        db.session.scalars(
+            select(TakeHomeLoss)
+            .where(
+                TakeHomeLoss.patient_id == patient.id,
+                TakeHomeLoss.reported_on.between(first, last),
+            )
+            .order_by(TakeHomeLoss.reported_on, TakeHomeLoss.id)
+        )
+    )
+    reminders = []
+    if patient.status == "active":
+        collected = db.session.scalars(
+            select(DrugScreen.collected_on).where(DrugScreen.patient_id == patient.id)
+        )
+        profile = current_app.extensions["mat_profile"]
+        as_of = min(last, clinic_now().date())
+        reminders = screen_frequency_violations(collected, patient.admitted_on, as_of, profile)
+    return episodes_answer(patient), exceptions, losses, reminders

@@ -1,9 +1,12 @@
 """A patient's dosing history as a PDF, for the prescriber's chart review and the auditor.
 
-Demographics; the orders that covered the range with their justifications and warnings; a chart
-of the dose planned and the dose given each day; the doses; holds, drug screens, withheld doses
-and corrections. One patient over at most a year is a few pages, laid out with reportlab's
-platypus (tables that break across pages), in the same page frame as the dispensing log.
+Demographics and every episode of care (earlier ones too); the orders that covered the range
+with their justifications, warnings and take-home authorizations (the criteria as answered, the
+rationale); a chart of the dose planned and the dose given each day; the doses; holds, drug
+screens (and the ``drug_screen_frequency`` reminder), withheld doses, corrections, SMA-168
+take-home exceptions and take-home loss reports. One patient over at most a year is a few
+pages, laid out with reportlab's platypus (tables that break across pages), in the same page
+frame as the dispensing log.
 """
 
 from __future__ import annotations
@@ -93,6 +96,49 @@ def _demographics(patient: Patient) -> list[Any]:
     return [Paragraph("Patient", HEADING), table]
 
 
+def _episodes(history: History) -> list[Any]:
+    """Every episode of care: a readmission starts day 1 again, the earlier ones stay."""
+    rows = [
+        [f"#{e['number']}", e["admitted_on"], e["level_of_care"].replace("_", " "),
+         e["admitted_by"].initials if e["admitted_by"] else "",
+         _discharged(e)]
+        for e in history.episodes
+    ]  # fmt: skip
+    return _section("Episodes of care", rows, "No episode recorded.", _table(
+        ["Episode", "Admitted (day 1)", "Level of care", "By", "Discharged"], rows,
+        [48, 80, 110, 30, 255]))  # fmt: skip
+
+
+def _discharged(episode: dict[str, Any]) -> str:
+    if not episode["discharged"]:
+        return "current episode"
+    on = episode["discharged_on"]
+    who = episode["discharged_by"]
+    when = on.isoformat() if on else "date not recorded (before episodes were kept)"
+    return f"{when}{' by ' + who.initials if who else ''}"
+
+
+def _authorization(order: Any) -> list[str]:
+    """The take-home authorization as signed: days, split slots, criteria, rationale."""
+    take_home = order.stored.take_home
+    if take_home is None:
+        return []
+    days = sorted(take_home.weekdays) + sorted(d.isoformat() for d in take_home.dates)
+    lines = [f"Take-homes authorized: {', '.join(days) or 'no whole days'}."]
+    if take_home.split_slots:
+        lines.append(f"Split parts taken home: {', '.join(sorted(take_home.split_slots))}.")
+    auth = order.take_home
+    if auth is not None:
+        answers = ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in auth.criteria.items())
+        listed = "2024 criteria" if auth.criteria_list == "2024" else "criteria (list before 2024)"
+        lines.append(f"Federal take-home {listed}: {answers}.")
+        if auth.rationale:
+            lines.append(f"Rationale: {auth.rationale}")
+        if auth.note:
+            lines.append(f"Note: {auth.note}")
+    return lines
+
+
 def _orders(history: History) -> list[Any]:
     flow: list[Any] = [Paragraph("Orders", HEADING)]
     if not history.orders:
@@ -109,10 +155,7 @@ def _orders(history: History) -> list[Any]:
         )
         signed = f"Signed by {order.signed_by.full_name} on {_local(order.signed_at)}."
         lines = [f"Schedule: {steps}.", signed]
-        take_home = order.stored.take_home
-        if take_home is not None:
-            days = sorted(take_home.weekdays) + sorted(d.isoformat() for d in take_home.dates)
-            lines.append(f"Take-homes authorized: {', '.join(days)}.")
+        lines += _authorization(order)
         if order.discontinuation is not None:
             stop = order.discontinuation
             lines.append(f"Discontinued from {stop.effective_on}: {stop.reason}")
@@ -164,12 +207,19 @@ def _chart(history: History) -> list[Any]:
 
 
 def _status(dose: Any) -> str:
-    return "given" if dose.correction is None else f"{dose.correction.kind}ed"
+    if dose.correction is not None:
+        return f"{dose.correction.kind}ed"
+    return f"reported {dose.loss.kind}" if dose.loss is not None else "given"
 
 
 def _note(dose: Any) -> str:
     if dose.late_entry_reason:
         return f"late entry, {_local(dose.dispensed_at)}: {dose.late_entry_reason}"
+    if dose.mode == "take_home" and dose.take_home_exception_id:
+        return (
+            f"handed out {_local(dose.dispensed_at)}; past the ceiling under exception "
+            f"{dose.take_home_exception.number}"
+        )
     if dose.mode == "take_home":
         return f"handed out {_local(dose.dispensed_at)}"
     return ""
@@ -198,20 +248,46 @@ def _records(history: History) -> list[Any]:
         for d in history.corrected
         if d.correction is not None
     ]  # fmt: skip
+    exceptions = [
+        [e.number, e.approved_by, e.approved_on, f"{e.starts_on} to {e.ends_on}", e.reason,
+         e.recorded_by.initials]
+        for e in history.exceptions
+    ]  # fmt: skip
+    losses = [
+        [f"#{loss.dose_id}", loss.dose.service_date, loss.kind, loss.reported_on, loss.note,
+         loss.reported_by.initials, _review(loss)]
+        for loss in history.losses
+    ]  # fmt: skip
+    reminders = [_p(f"{v.rule}: {v.message}", BODY) for v in history.reminders]
     return [
         *_section("Doses", doses, "No doses in these days.", _table(
             ["Date", "Slot", "Mode", "mg", "mL", "By", "Status", "Note"], doses,
-            [58, 36, 52, 36, 36, 30, 45, 230])),
+            [58, 36, 52, 36, 36, 30, 74, 201])),
         *_section("Holds", holds, "No holds in these days.", _table(
             ["Set", "Reason", "By", "Released"], holds, [82, 191, 30, 220])),
         *_section("Drug screens", screens, "No drug screens collected in these days.", _table(
             ["Collected", "Results", "By"], screens, [70, 420, 33])),
+        *reminders,
         *_section("Withheld doses", withheld, "No dose was withheld in these days.", _table(
             ["Date", "Reason", "By"], withheld, [70, 420, 33])),
         *_section("Corrections", corrections, "No dose was voided or spilled.", _table(
             ["Dose", "Date", "Kind", "Reason", "By", "Witness", "Recorded"], corrections,
             [40, 58, 34, 222, 30, 44, 95])),
+        *_section("Take-home exceptions (SMA-168)", exceptions,
+                  "No take-home exception covered these days.", _table(
+            ["Number", "Approved by", "On", "Dates", "Reason", "By"], exceptions,
+            [70, 110, 58, 110, 145, 30])),
+        *_section("Take-home loss reports", losses, "No take-home was reported lost.", _table(
+            ["Dose", "For", "Kind", "Reported", "Note", "By", "Prescriber's review"], losses,
+            [40, 58, 40, 58, 152, 30, 145])),
     ]  # fmt: skip
+
+
+def _review(loss: Any) -> str:
+    if loss.review is None:
+        return "awaiting a prescriber's review"
+    decision = "replace" if loss.review.decision == "replace" else "no replacement"
+    return f"{decision} ({loss.review.by.initials}): {loss.review.note}"
 
 
 def write_history_pdf(
@@ -238,7 +314,13 @@ def write_history_pdf(
         title=f"Dosing history {subtitle}",
         author=clinic,
     )
-    story = [*_demographics(patient), *_orders(history), *_chart(history), *_records(history)]
+    story = [
+        *_demographics(patient),
+        *_episodes(history),
+        *_orders(history),
+        *_chart(history),
+        *_records(history),
+    ]
 
     def on_page(canvas: Any, document: Any) -> None:
         frame.draw(canvas, document.page)

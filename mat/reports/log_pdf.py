@@ -4,8 +4,9 @@ Layout: one block per clinic day and dispenser (the daily log groups rows by dis
 clinical-rules.md "Records"), each ending with that dispenser's day totals by product and a line
 for their initials; then a summary per product over the whole range and a product legend.
 Late entries and corrections are flagged in words (LATE, VOID of #id, SPILL of #id) on a grey
-band, so they stand out on a black-and-white printout. A take-home row names the day the dose
-is for.
+band, so they stand out on a black-and-white printout; so are take-homes an SMA-168 exception let
+pass the ceiling (EXC and the exception's number, ``take_home_exception``). A take-home row names
+the day the dose is for.
 
 Totals count dose rows as handed out; corrections are totalled on their own lines (a void says
 the dose row was an error, a spill that the dose was lost): the reader sees both, nothing is
@@ -103,6 +104,10 @@ def flags(entry: LogEntry) -> tuple[str, bool]:
         return f"{row.correction_kind.upper()} of #{row.correction_of}{witness}", True
     if row.late_entry:
         return f"LATE entered {row.dispensed_at:%m-%d %H:%M}", True
+    if row.mode == "take_home" and entry.take_home_exception:
+        # Past the take-home ceiling under an approved SMA-168 exception: marked, like a late
+        # entry, so an inspector finds it at a glance.
+        return f"EXC {entry.take_home_exception} for {entry.service_date:%m-%d}", True
     if row.mode == "take_home":
         return f"for {entry.service_date:%a %Y-%m-%d}", False
     return "", False

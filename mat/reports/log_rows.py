@@ -18,6 +18,11 @@ What a row's ``dispensed_on`` and ``dispensed_at`` mean (the log's day is the cl
   ``correction_of`` (the corrected dose's id) and ``correction_kind``; ``dose_id`` is empty
   (the row is not a dose) and ``late_entry`` is false.
 
+A take-home an SMA-168 exception let pass the ceiling names the exception
+(``LogEntry.take_home_exception``): the PDF flags it and the JSON carries it as
+``take_home_exception``. The CSV keeps exactly the contract's columns (outside tools read them
+by position); its readers find the exception on the dose (``GET .../doses``) or in the PDF.
+
 Rows are ordered by ``dispensed_on``, dispenser (user id: initials are not unique), then
 ``dispensed_at`` and id, so each day falls into one block per dispenser. Amounts stay
 ``Decimal`` all the way to the text.
@@ -61,6 +66,7 @@ from mat.dosing.models import Dose, DoseCorrection
 from mat.dosing.service import TAKE_HOME_AHEAD_DAYS
 from mat.extensions import db
 from mat.formulary.models import Medication
+from mat.orders.models import TakeHomeException
 from mat.orders.schedule import tidy
 from mat.patients.models import Patient
 
@@ -105,6 +111,7 @@ class LogEntry:
     dispenser_name: str
     witness_initials: str | None
     product_name: str
+    take_home_exception: str | None = None  # the SMA-168 number that let it pass the ceiling
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,12 @@ class _Reader:
                 select(User.id, User.initials, User.full_name)
             )
         }
+        self.exceptions: dict[int, str] = {
+            exception_id: number
+            for exception_id, number in db.session.execute(
+                select(TakeHomeException.id, TakeHomeException.number)
+            )
+        }
 
     def medication_ids(self, query: LogQuery) -> list[int] | None:
         if query.product is None and query.substance is None:
@@ -192,7 +205,7 @@ class _Reader:
 
     def row(self, day: date, row: Row) -> LogRow:
         (at, dispenser_id, kind_rank, dose_id, kind, late, _witness, _for, mode, amount, volume,
-         medication_id, mrn, family_name, given_name) = row  # fmt: skip
+         medication_id, mrn, family_name, given_name, _exception) = row  # fmt: skip
         product = self.products[medication_id]
         is_correction = kind_rank == 1
         return LogRow(
@@ -223,6 +236,7 @@ class _Reader:
             dispenser_name=self.staff[row.dispenser_id][1],
             witness_initials=None if witness is None else self.staff[witness][0],
             product_name=self.products[row.medication_id].name,
+            take_home_exception=self.exceptions.get(row.exception_id),
         )
 
 
@@ -246,6 +260,7 @@ def _day_statement(
         Dose.medication_id.label("medication_id"),
         Dose.patient_id.label("patient_id"),
         Dose.id.label("row_id"),
+        Dose.take_home_exception_id.label("exception_id"),
     ).where(
         Dose.id <= snapshot.through_dose_id,
         # Take-homes are handed out at most TAKE_HOME_AHEAD_DAYS before the day they are for:
@@ -273,6 +288,7 @@ def _day_statement(
             corrected.medication_id,
             corrected.patient_id,
             DoseCorrection.id,
+            cast(null(), Integer),
         )
         .join(corrected, corrected.id == DoseCorrection.dose_id)
         .where(
@@ -290,7 +306,7 @@ def _day_statement(
     columns = [
         c.at, c.dispenser_id, c.kind_rank, c.dose_id, c.correction_kind, c.late, c.witness_id,
         c.service_date, c.mode, c.amount_mg, c.volume_ml, c.medication_id,
-        Patient.mrn, Patient.family_name, Patient.given_name,
+        Patient.mrn, Patient.family_name, Patient.given_name, c.exception_id,
     ]  # fmt: skip
     stmt = (
         select(*columns)

@@ -13,9 +13,12 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
+from typing import TypeVar
 
-from mat.reports.log_rows import COLUMNS, LogQuery, LogRow, amount_text
+from mat.reports.log_rows import COLUMNS, LogEntry, LogQuery, LogRow, amount_text
 from mat.spreadsheet import spreadsheet_cell
+
+T = TypeVar("T")
 
 # Rows per chunk handed to the client.
 CHUNK_ROWS = 500
@@ -28,7 +31,7 @@ class _Line:
         return text
 
 
-def _batches(rows: Iterable[LogRow]) -> Iterator[list[LogRow]]:
+def _batches(rows: Iterable[T]) -> Iterator[list[T]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, CHUNK_ROWS)):
         yield batch
@@ -80,20 +83,21 @@ def _json_value(value: object) -> str:
     return json.dumps(value)  # str, int, bool, None
 
 
-def json_object(row: LogRow) -> str:
-    return (
-        "{"
-        + ",".join(f"{json.dumps(name)}:{_json_value(getattr(row, name))}" for name in COLUMNS)
-        + "}"
-    )
+def json_object(entry: LogEntry) -> str:
+    """The contract's columns, then ``take_home_exception`` (the SMA-168 number that let a
+    take-home pass the ceiling, else null): JSON keys are named, so one more breaks no reader."""
+    row = entry.row
+    cells = [f"{json.dumps(name)}:{_json_value(getattr(row, name))}" for name in COLUMNS]
+    cells.append(f'"take_home_exception":{json.dumps(entry.take_home_exception)}')
+    return "{" + ",".join(cells) + "}"
 
 
-def json_text(query: LogQuery, rows: Iterable[LogRow]) -> Iterator[str]:
+def json_text(query: LogQuery, entries: Iterable[LogEntry]) -> Iterator[str]:
     """``{"from": ..., "to": ..., "rows": [{...}, ...]}``, written as it is read."""
     yield f'{{"from":"{query.first.isoformat()}","to":"{query.last.isoformat()}","rows":['
     first = True
-    for batch in _batches(rows):
-        text = ",".join(json_object(row) for row in batch)
+    for batch in _batches(entries):
+        text = ",".join(json_object(entry) for entry in batch)
         yield text if first else "," + text
         first = False
     yield "]}"

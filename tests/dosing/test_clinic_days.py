@@ -104,9 +104,10 @@ def test_a_week_at_the_window(
                 json={"dates": [day(5).isoformat(), day(6).isoformat()]},
             )
             assert refused.status_code == 422
-            sign_order(casey, dose_mg=60, take_home=weekends)
+            # After 3 missed days the new order starts at half the last dose (policy).
+            sign_order(casey, dose_mg=30, take_home=weekends)
             assert plan(casey)["status"] == "due"
-            give(casey, 60)
+            give(casey, 30)
             post(
                 f"/api/v1/patients/{casey.id}/take-homes",
                 "nurse",
@@ -120,4 +121,112 @@ def test_a_week_at_the_window(
     assert plan(avery)["dose_mg"] == 40 and plan(avery)["missed_days"] == 0
     # Avery 6 + 1 voided, Blake 7, Casey 2 observed + 2 take-home.
     assert count(Dose) == 7 + 7 + 4
+    assert verify_chain().ok
+
+
+def test_a_week_with_a_readmission_a_closure_and_a_gap(
+    api, staff, factory, clock, sign_order, plan, give, take_home_criteria
+) -> None:
+    """Dana comes back after a discharge (day 1 again), Eli has a positive screen when the
+    clinic shuts on Thursday, and Finn's order runs out with nobody ordering the next one."""
+
+    def day(n: int):
+        return TODAY + timedelta(days=n)
+
+    def call(method: str, path: str, who: str, body: dict[str, Any] | None = None) -> Any:
+        return api(method, path, as_=staff[who], json=body)
+
+    def ok(response: Any) -> Any:
+        assert response.status_code in (200, 201), response.get_json()
+        return response.get_json()
+
+    def order(patient: Any, **body: Any) -> Any:
+        data = {"medication": "METH-10MGML", "kind": "maintenance",
+                "start_date": clock.now.date().isoformat(), **body}  # fmt: skip
+        return call("post", f"/api/v1/patients/{patient.id}/orders", "prescriber", data)
+
+    thursday = day(3)
+    ok(call("post", "/api/v1/closures", "admin", {"date": thursday.isoformat(), "reason": "Ice"}))
+    # Dana: admitted in 2025, discharged ten days ago.
+    dana = factory.patient(admitted_on=TODAY - timedelta(days=500), given_name="Dana")
+    clock.set(day(-10))
+    ok(call("patch", f"/api/v1/patients/{dana.id}", "prescriber", {"status": "discharged"}))
+    # Eli: 60 mg for months, no take-home authorization.
+    eli = factory.patient(admitted_on=TODAY - timedelta(days=120), given_name="Eli")
+    # Finn: 100 mg, an order that ends on Tuesday.
+    finn = factory.patient(admitted_on=TODAY - timedelta(days=200), given_name="Finn")
+    clock.set(TODAY)
+    sign_order(eli, dose_mg=60)
+    sign_order(finn, dose_mg=100, end_date=day(1).isoformat())
+
+    for n in range(7):
+        clock.set(day(n))
+        # -- Dana: readmitted on Monday; an 80 mg first dose is day 1 of treatment again.
+        if n == 0:
+            assert plan(dana)["violations"][0]["rule"] == "patient_not_active"
+            readmitted = ok(call("post", f"/api/v1/patients/{dana.id}/admissions", "prescriber",
+                                 {"admitted_on": day(0).isoformat(),
+                                  "level_of_care": "maintenance"}))  # fmt: skip
+            assert [e["number"] for e in readmitted["episodes"]] == [1, 2]
+            refused = order(dana, kind="induction", dose_mg=80)
+            assert [v["rule"] for v in refused.get_json()["error"]["violations"]] == [
+                "methadone_first_day_max",
+                "methadone_first_dose_label",
+            ]
+            sign_order(dana, kind="induction", dose_mg=30)
+        if n == 3:  # the clinic is shut: Dana took Thursday's dose home on Wednesday
+            assert plan(dana)["status"] == "given"
+        else:
+            expected = plan(dana)
+            assert (expected["status"], expected["dose_mg"]) == ("due", 30), (n, expected)
+            assert expected["take_home_ceiling_days"] == 7  # treatment days 1-14
+            give(dana, 30)
+        if n == 2:
+            call(
+                "post",
+                f"/api/v1/patients/{dana.id}/drug-screens",
+                "nurse",
+                {"collected_on": day(2).isoformat(), "results": {"methadone": "positive"}},
+            )
+            th = ok(call("post", f"/api/v1/patients/{dana.id}/take-homes", "nurse",
+                         {"dates": [thursday.isoformat()]}))  # fmt: skip
+            assert th["doses"][0]["closure_dose"] is True
+
+        # -- Eli: a fentanyl-positive screen on Tuesday; Thursday's dose still goes home.
+        if n == 1:
+            ok(call("post", f"/api/v1/patients/{eli.id}/drug-screens", "nurse",
+                    {"collected_on": day(1).isoformat(),
+                     "results": {"methadone": "positive", "fentanyl": "positive"}}))  # fmt: skip
+        if n == 3:
+            assert (plan(eli)["status"], plan(eli)["mode"]) == ("given", "observed")
+        else:
+            assert plan(eli)["status"] == "due", (n, plan(eli))
+            give(eli, 60)
+        if n == 2:
+            friday = call("post", f"/api/v1/patients/{eli.id}/take-homes", "nurse",
+                          {"dates": [day(4).isoformat()]})  # fmt: skip
+            assert friday.status_code == 422  # an open day: the screen and the order refuse it
+            th = ok(call("post", f"/api/v1/patients/{eli.id}/take-homes", "nurse",
+                         {"dates": [thursday.isoformat()]}))  # fmt: skip
+            assert [w["rule"] for w in th["doses"][0]["warnings"]] == ["clinic_closed"]
+
+        # -- Finn: dosed Monday and Tuesday; no order Wednesday to Saturday; Sunday a new one.
+        expected = plan(finn)
+        if n <= 1:
+            give(finn, 100)
+        elif n < 6:
+            assert expected["status"] == "none" and expected["missed_days"] == n - 2
+        else:
+            assert expected["missed_days"] == 4  # Wednesday to Saturday: no order at all
+            refused = order(finn, dose_mg=100)
+            assert [v["rule"] for v in refused.get_json()["error"]["violations"]] == [
+                "missed_doses_dose_not_reduced"
+            ]
+            sign_order(finn, dose_mg=40)  # the lower of half of 100 mg and 40 mg
+            assert plan(finn)["status"] == "due"
+            give(finn, 40)
+
+    # Dana 6 observed + 1 closure take-home, Eli 6 + 1, Finn 2 + 1.
+    assert count(Dose) == 7 + 7 + 3
+    assert sum(d.closure_dose for d in Dose.query) == 2
     assert verify_chain().ok

@@ -55,7 +55,7 @@ def test_a_nurse_records_the_planned_dose(patient, sign_order, give, plan, staff
     assert dose["order_id"] == order["id"]
     assert dose["dispenser"]["username"] == "nurse1"
     assert dose["date"] == TODAY.isoformat() and dose["late_entry"] is False
-    assert dose["profile"] == {"id": "us-federal", "version": "2024.1"}
+    assert dose["profile"] == {"id": "us-federal", "version": "2024.2"}
     assert dose["status"] == "given" and dose["correction"] is None
     assert plan(patient)["status"] == "given"
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "dose.observed")).one()

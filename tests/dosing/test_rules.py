@@ -226,12 +226,12 @@ def test_missed_days_messages_name_the_run_the_last_day_and_the_order() -> None:
     s = situation(recent_days=history("Tmmmmm"), order=order("maintenance", signed_on=ADMITTED))
     review, reinduction = dose_violations(s, FEDERAL)
     assert review.message == (
-        "Methadone was missed on 5 consecutive scheduled days, the last on 2027-01-31; after 3 "
+        "Methadone was missed on 5 consecutive days, the last on 2027-01-31; after 3 "
         "missed days no dose is given until a prescriber signs a new order after 2027-01-31 "
         "(the current order was signed on 2026-11-02)."
     )
     assert reinduction.message == (
-        "Methadone was missed on 5 consecutive scheduled days, the last on 2027-01-31; after 5 "
+        "Methadone was missed on 5 consecutive days, the last on 2027-01-31; after 5 "
         "missed days treatment restarts with an induction order signed after 2027-01-31 "
         "(the current order is a maintenance order signed on 2026-11-02)."
     )
@@ -332,7 +332,7 @@ def test_numbers_and_severities_come_from_the_profile() -> None:
         FEDERAL,
         id="us-xx",
         missed_doses_review_days=2,
-        split_min_interval_hours=6,
+        split_min_interval_hours=(("methadone", 6), ("buprenorphine", 2)),
         severities=tuple(sorted(severities.items())),
     )
     assert fired(situation(recent_days=history("Tmm")), profile=state) == ["missed_doses_review"]

@@ -219,7 +219,11 @@ def test_correction_refusals(api, staff, patient, sign_order, give) -> None:
     dose = give(patient, 40).get_json()
     assert_error(correct(api, staff, 999), 404, "dose_not_found")
     assert "kind" in assert_error(correct(api, staff, dose["id"], kind="undo"), 422)["fields"]
-    assert "witness" in assert_error(correct(api, staff, dose["id"], witness=None), 422)["fields"]
+    # No witness at all is the rule's refusal (the contract's 422 witness_required).
+    missing = assert_error(correct(api, staff, dose["id"], witness=None), 422, "witness_required")
+    assert [v["rule"] for v in missing["violations"]] == ["witness_required"]
+    half = correct(api, staff, dose["id"], witness={"username": "nurse2"})
+    assert "witness.password" in assert_error(half, 422, "invalid_input")["fields"]
     response = post(
         api,
         f"/api/v1/doses/{dose['id']}/corrections",

@@ -59,9 +59,11 @@ def violations(
     screens: Sequence[Screen] | None = None,
     signed_on: date = ADMITTED,
     profile: Profile = FEDERAL,
+    **more: object,
 ) -> list[Violation]:
-    """A request by a patient with a fresh negative screen and an order authorizing every day."""
-    return take_home_violations(
+    """A request by a patient with a fresh negative screen and an order authorizing every day;
+    ``more``: the other keywords of ``take_home_violations`` (exceptions, loss reports...)."""
+    return take_home_violations(  # type: ignore[misc]
         dates,
         today=today,
         admitted_on=ADMITTED,
@@ -72,6 +74,7 @@ def violations(
         screens=[negative(today - timedelta(days=3))] if screens is None else screens,
         order_signed_on=signed_on,
         profile=profile,
+        **more,
     )
 
 

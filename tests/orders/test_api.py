@@ -14,7 +14,7 @@ from mat.extensions import db
 from mat.orders.models import Order, TakeHomeAuthorization
 from tests.conftest import TODAY
 from tests.support.checks import assert_error, count
-from tests.support.factories import CRITERIA
+from tests.support.factories import CRITERIA, RATIONALE
 
 
 def body(**overrides: Any) -> dict[str, Any]:
@@ -51,7 +51,7 @@ def test_a_prescriber_signs_a_maintenance_order(api, staff, patient) -> None:
     assert order["status"] == "active"
     assert order["first_dose_mg"] == 40
     assert order["steps"] == [{"date": TODAY.isoformat(), "dose_mg": 40}]
-    assert order["profile"] == {"id": "us-federal", "version": "2024.1"}
+    assert order["profile"] == {"id": "us-federal", "version": "2024.2"}
     assert order["signed_by"]["username"] == "doc"
     assert order["warnings"] == []
     first = order["schedule"][0]
@@ -64,7 +64,7 @@ def test_a_prescriber_signs_a_maintenance_order(api, staff, patient) -> None:
         "order_id": order["id"],
     }
     stored = db.session.get(Order, order["id"])
-    assert stored.signed_by.username == "doc" and stored.profile_version == "2024.1"
+    assert stored.signed_by.username == "doc" and stored.profile_version == "2024.2"
 
 
 def test_the_patient_record_shows_the_active_order(api, staff, patient) -> None:
@@ -136,11 +136,13 @@ def test_a_justify_rule_refuses_without_justification(api, staff, patient) -> No
     # Day 1 of a re-induction: 60 mg methadone is over the 50 mg first-day limit.
     response = sign(api, staff, patient, kind="induction", dose_mg=60)
     error = assert_error(response, 422, "order_blocked")
-    assert rules_of(response) == ["methadone_first_day_max"]
-    assert error["violations"][0]["severity"] == "justify"
+    # The label's first-dose warning comes along: every rule that fired is listed.
+    assert rules_of(response) == ["methadone_first_day_max", "methadone_first_dose_label"]
+    assert [v["severity"] for v in error["violations"]] == ["justify", "warn"]
     assert count(Order) == 0
     refusal = db.session.scalars(select(AuditEvent).where(AuditEvent.outcome == "refused")).one()
-    assert refusal.rules == "methadone_first_day_max" and refusal.patient_id == patient.id
+    assert refusal.rules == "methadone_first_day_max,methadone_first_dose_label"
+    assert refusal.patient_id == patient.id
 
 
 def test_a_justification_lets_it_through_and_is_stored_and_shown(api, staff, patient) -> None:
@@ -149,7 +151,10 @@ def test_a_justification_lets_it_through_and_is_stored_and_shown(api, staff, pat
     assert response.status_code == 201, response.get_json()
     order = response.get_json()
     assert order["justification"] == why
-    assert [w["rule"] for w in order["warnings"]] == ["methadone_first_day_max"]
+    assert [w["rule"] for w in order["warnings"]] == [
+        "methadone_first_day_max",
+        "methadone_first_dose_label",
+    ]
     listed = api("get", f"/api/v1/patients/{patient.id}/orders", as_=staff["auditor"]).get_json()
     assert listed[0]["justification"] == why
     assert listed[0]["warnings"] == order["warnings"]
@@ -158,7 +163,9 @@ def test_a_justification_lets_it_through_and_is_stored_and_shown(api, staff, pat
 def test_at_the_first_day_limit_no_justification_is_needed(api, staff, patient) -> None:
     response = sign(api, staff, patient, kind="induction", dose_mg=50)
     assert response.status_code == 201
-    assert response.get_json()["warnings"] == []
+    # Above the label's 30 mg first dose and 40 mg day-1 total: a warning, never a refusal.
+    assert [w["rule"] for w in response.get_json()["warnings"]] == ["methadone_first_dose_label"]
+    assert sign(api, staff, patient, kind="induction", dose_mg=30).get_json()["warnings"] == []
 
 
 def test_a_blank_justification_justifies_nothing(api, staff, patient) -> None:
@@ -208,44 +215,88 @@ def test_a_discharged_patient_gets_no_order(api, staff, patient) -> None:
     assert rules_of(response) == ["patient_not_active"]
 
 
-def test_take_home_authorization_records_the_six_criteria(api, staff, patient) -> None:
-    take_home = {
-        "weekdays": ["sat", "sun"],
-        "criteria": CRITERIA,
-        "note": "Stable, works weekdays.",
-    }
+def test_take_home_authorization_records_the_five_criteria_and_the_rationale(
+    api, staff, patient
+) -> None:
+    take_home = {"weekdays": ["sat", "sun"], "criteria": CRITERIA, "rationale": RATIONALE}
     response = sign(api, staff, patient, take_home=take_home)
     assert response.status_code == 201, response.get_json()
     order = response.get_json()
     assert order["take_home"]["weekdays"] == ["sat", "sun"]
+    assert order["take_home"]["criteria_list"] == "2024"
     assert order["take_home"]["criteria"] == CRITERIA
+    assert order["take_home"]["rationale"] == RATIONALE
     assert order["take_home"]["affirmed_by"]["username"] == "doc"
+    assert order["warnings"] == []
     saturday = TODAY + timedelta(days=5)
     modes = {p["date"]: p["mode"] for p in order["schedule"]}
     assert modes[saturday.isoformat()] == "take_home"
     assert modes[TODAY.isoformat()] == "observed"
     authorization = db.session.scalars(select(TakeHomeAuthorization)).one()
-    assert authorization.affirmed_by.username == "doc" and authorization.note
+    assert authorization.affirmed_by.username == "doc"
+    assert (authorization.rationale, authorization.stable_home) == (RATIONALE, None)
 
 
 @pytest.mark.parametrize("criterion", sorted(CRITERIA))
-def test_each_missing_criterion_refuses_the_order(api, staff, patient, criterion) -> None:
-    for value in (False, None):
-        criteria = {**CRITERIA, criterion: value}
-        if value is None:
-            del criteria[criterion]
-        response = sign(api, staff, patient, take_home={"weekdays": ["sun"], "criteria": criteria})
-        error = assert_error(response, 422)
-        assert f"take_home.criteria.{criterion}" in error["fields"]
+@pytest.mark.parametrize("answer", [None, "absent", "yes", 1, "true"])
+def test_each_unanswered_criterion_refuses_the_order(
+    api, staff, patient, criterion, answer
+) -> None:
+    criteria: dict[str, Any] = {**CRITERIA, criterion: answer}
+    if answer == "absent":
+        del criteria[criterion]
+    take_home = {"weekdays": ["sun"], "criteria": criteria, "rationale": RATIONALE}
+    error = assert_error(sign(api, staff, patient, take_home=take_home), 422, "invalid_input")
+    assert f"take_home.criteria.{criterion}" in error["fields"]
     assert count(Order) == 0 and count(TakeHomeAuthorization) == 0
+
+
+@pytest.mark.parametrize("rationale", ["absent", "", "   "])
+def test_a_missing_rationale_refuses_the_order(api, staff, patient, rationale) -> None:
+    take_home: dict[str, Any] = {"weekdays": ["sun"], "criteria": CRITERIA, "rationale": rationale}
+    if rationale == "absent":
+        del take_home["rationale"]
+    error = assert_error(sign(api, staff, patient, take_home=take_home), 422, "invalid_input")
+    assert "take_home.rationale" in error["fields"]
+    assert count(Order) == 0
+
+
+def test_the_old_criteria_are_not_accepted_any_more(api, staff, patient) -> None:
+    old = {"no_recent_misuse": True, "stable_home": True, "safe_storage": True}
+    take_home = {"weekdays": ["sun"], "criteria": {**CRITERIA, **old}, "rationale": RATIONALE}
+    error = assert_error(sign(api, staff, patient, take_home=take_home), 422, "invalid_input")
+    assert {f"take_home.criteria.{name}" for name in old} <= set(error["fields"])
+    with_note = {"weekdays": ["sun"], "criteria": CRITERIA, "rationale": RATIONALE, "note": "x"}
+    error = assert_error(sign(api, staff, patient, take_home=with_note), 422, "invalid_input")
+    assert "take_home.note" in error["fields"]
+
+
+@pytest.mark.parametrize("criterion", sorted(CRITERIA))
+def test_a_criterion_answered_no_needs_a_justification(api, staff, patient, criterion) -> None:
+    take_home = {"weekdays": ["sun"], "criteria": {**CRITERIA, criterion: False}}
+    take_home["rationale"] = RATIONALE
+    refused = sign(api, staff, patient, take_home=take_home)
+    error = assert_error(refused, 422, "order_blocked")
+    [violation] = error["violations"]
+    assert (violation["rule"], violation["severity"]) == ("take_home_criteria", "justify")
+    assert f"answered no: {criterion} (" in violation["message"]
+    assert count(Order) == 0
+    why = "Works nights; the pharmacy is closed on Sundays; the benefit outweighs the risk."
+    signed = sign(api, staff, patient, take_home=take_home, justification=why)
+    assert signed.status_code == 201, signed.get_json()
+    order = signed.get_json()
+    assert [w["rule"] for w in order["warnings"]] == ["take_home_criteria"]
+    assert order["take_home"]["criteria"][criterion] is False
+    assert order["justification"] == why
 
 
 def test_take_homes_beyond_the_ceiling_are_refused(api, staff, patient) -> None:
     # Treatment day 15 today: at most 14 consecutive methadone take-home days.
     dates = [(TODAY + timedelta(days=n)).isoformat() for n in range(15)]
-    over = sign(api, staff, patient, take_home={"dates": dates, "criteria": CRITERIA})
+    authorization = {"criteria": CRITERIA, "rationale": RATIONALE}
+    over = sign(api, staff, patient, take_home={"dates": dates, **authorization})
     assert rules_of(over) == ["take_home_plan_ceiling"]
-    at = sign(api, staff, patient, take_home={"dates": dates[:14], "criteria": CRITERIA})
+    at = sign(api, staff, patient, take_home={"dates": dates[:14], **authorization})
     assert at.status_code == 201, at.get_json()
 
 
@@ -261,7 +312,7 @@ def test_take_homes_beyond_the_ceiling_are_refused(api, staff, patient) -> None:
         ({"steps": [{"date": TODAY.isoformat(), "dose_mg": 30}]}, "dose_mg"),  # two ways at once
         ({"end_date": (TODAY - timedelta(days=1)).isoformat()}, "end_date"),
         ({"split": [{"slot": "am", "fraction": 0.5}]}, "split"),
-        ({"take_home": {"criteria": CRITERIA}}, "take_home.weekdays"),
+        ({"take_home": {"criteria": CRITERIA, "rationale": RATIONALE}}, "take_home.weekdays"),
         (
             {
                 "dose_mg": None,
@@ -298,5 +349,5 @@ def test_signing_is_audited_with_the_rules_that_fired(api, staff, patient) -> No
     order = sign(api, staff, patient, kind="induction", dose_mg=60, justification=why).get_json()
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "order.sign")).one()
     assert event.entity_id == str(order["id"]) and event.username == "doc"
-    assert event.rules == "methadone_first_day_max"
+    assert event.rules == "methadone_first_day_max,methadone_first_dose_label"
     assert json.loads(event.detail)["justification"] == why

@@ -15,6 +15,7 @@ from mat.orders.models import Order
 from tests.conftest import TODAY
 from tests.orders.test_api import body, sign
 from tests.support.checks import assert_error
+from tests.support.factories import CRITERIA, RATIONALE
 
 
 def day(n: int) -> str:
@@ -154,18 +155,15 @@ def test_orders_of_an_unknown_patient_are_404(api, staff) -> None:
         "UPDATE orders SET first_dose_mg = 400",
         "UPDATE orders SET justification = 'edited later'",
         "DELETE FROM orders",
-        "UPDATE take_home_authorizations SET safe_storage = false",
+        "UPDATE take_home_authorizations SET safe_transport_and_storage = false",
         "DELETE FROM take_home_authorizations",
     ],
 )
 def test_the_database_refuses_to_edit_or_delete_a_signed_order(
     app, api, staff, patient, statement
 ) -> None:
-    criteria = dict.fromkeys(
-        ["no_recent_misuse", "regular_attendance", "no_behavioral_problems", "no_diversion",
-         "stable_home", "safe_storage"], True
-    )  # fmt: skip
-    sign(api, staff, patient, take_home={"weekdays": ["sun"], "criteria": criteria})
+    take_home = {"weekdays": ["sun"], "criteria": CRITERIA, "rationale": RATIONALE}
+    assert sign(api, staff, patient, take_home=take_home).status_code == 201
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
     try:
         with pytest.raises(DatabaseError, match="append_only"), engine.begin() as conn:

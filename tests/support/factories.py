@@ -17,15 +17,16 @@ from mat.extensions import db
 from mat.patients.models import Patient
 
 PASSWORD = "correct-horse-battery"
-# The six federal take-home criteria, all affirmed.
+# The five federal take-home criteria (2024), all answered yes.
 CRITERIA = {
-    "no_recent_misuse": True,
+    "no_active_use_or_risk": True,
     "regular_attendance": True,
     "no_behavioral_problems": True,
     "no_diversion": True,
-    "stable_home": True,
-    "safe_storage": True,
+    "safe_transport_and_storage": True,
 }
+# What a prescriber writes when the benefits of take-homes outweigh the risks.
+RATIONALE = "Stable on this dose for months; lock box seen; works weekdays."
 
 
 @cache
