@@ -180,7 +180,7 @@ def test_every_text_input_uses_the_rule(api, staff, patient, path, body, field) 
     assert error["fields"][field or "late_entry_reason"]
 
 
-def test_an_order_justification_and_take_home_note_use_the_rule(
+def test_an_order_justification_and_take_home_rationale_use_the_rule(
     api, staff, patient, clock, take_home_criteria
 ) -> None:
     body = {
@@ -189,8 +189,8 @@ def test_an_order_justification_and_take_home_note_use_the_rule(
         "start_date": clock.now.date().isoformat(),
         "dose_mg": 40,
         "justification": "fine\u202d",
-        "take_home": {"weekdays": ["sun"], "criteria": take_home_criteria, "note": "\x1b"},
+        "take_home": {"weekdays": ["sun"], "criteria": take_home_criteria, "rationale": "\x1b"},
     }
     path = f"/api/v1/patients/{patient.id}/orders"
     error = assert_error(api("post", path, as_=staff["prescriber"], json=body), 422)
-    assert set(error["fields"]) == {"justification", "take_home.note"}
+    assert set(error["fields"]) == {"justification", "take_home.rationale"}

@@ -153,8 +153,12 @@ def record_refusal(err: Any) -> None:
             patient_id=g.get("audit_patient_id"),
         )
         db.session.commit()
-    except Exception:  # the refusal answer must still reach the user
-        log.exception("could not write the audit event of a refusal")
+    except Exception as exc:  # the refusal answer must still reach the user
+        # Logged without its message: a database error may quote the row it refused.
+        from mat.errors import log_server_error  # mat.errors imports this module
+
+        log.error("could not write the audit event of a refusal")
+        log_server_error(exc, exc.__traceback__)
         db.session.rollback()
 
 

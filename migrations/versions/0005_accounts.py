@@ -62,8 +62,8 @@ def upgrade():
 def downgrade():
     op.drop_table('password_resets')
     op.drop_table('user_sessions')
-    with op.batch_alter_table('api_tokens') as batch:
-        batch.drop_column('revoked_at')
-    with op.batch_alter_table('users') as batch:
-        batch.drop_column('locked_until')
-        batch.drop_column('failed_logins')
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+ has it): a batch rebuild would drop and
+    # recreate users, which every clinical table references, and foreign keys are enforced.
+    op.drop_column('api_tokens', 'revoked_at')
+    op.drop_column('users', 'locked_until')
+    op.drop_column('users', 'failed_logins')

@@ -8,6 +8,7 @@ from datetime import time, timedelta
 from typing import Any
 
 from mat.dosing.models import Dose
+from tests.auth.test_pages import sign_in
 from tests.conftest import TODAY
 from tests.dosing.test_window_pages import give_form, nurse, post, text_of, window
 from tests.support.checks import count
@@ -77,10 +78,11 @@ def test_a_closure_day_with_a_positive_screen_is_handed_out_from_the_page(
 
 
 def test_exception_dates_and_loss_reports_are_shown_before_handing_out(
-    api, staff, window, patient, sign_order, take_home_criteria, clock
+    api, staff, nurse, window, patient, sign_order, take_home_criteria, clock
 ) -> None:
     saturday = TODAY + timedelta(days=5)
     clock.set(TODAY + timedelta(days=4), time(15, 0))  # Friday
+    sign_in(nurse, "nurse1")  # Monday's session ended after 15 minutes idle
     sign_order(patient, take_home={"weekdays": ["sat", "sun"], "criteria": take_home_criteria})
     api_post(api, f"/api/v1/patients/{patient.id}/take-home-exceptions", staff["prescriber"], {
         "number": "SMA-9", "approved_by": "State OTA", "approved_on": TODAY.isoformat(),
