@@ -20,24 +20,49 @@ from mat.formulary.models import Medication
 from mat.idempotency import IdempotentRequest
 from mat.orders.models import Order, OrderDiscontinuation, TakeHomeAuthorization
 from mat.patients.models import Patient
+from mat.stock.models import Lot, Station, StockBalance, StockMovement, StockReceipt, StockTransfer
+from mat.stock.records import (
+    BottleReturn,
+    Destruction,
+    Inventory,
+    InventoryLine,
+    StockCount,
+    StockCountLine,
+    TheftLossReport,
+    VarianceResolution,
+)
 
 __all__ = [
     "ApiToken",
     "AuditEvent",
+    "BottleReturn",
     "ClinicClosure",
+    "Destruction",
     "Dose",
     "DoseCorrection",
     "DrugScreen",
     "Hold",
     "HoldRelease",
     "IdempotentRequest",
+    "Inventory",
+    "InventoryLine",
+    "Lot",
     "Medication",
     "Order",
     "OrderDiscontinuation",
     "Patient",
+    "Station",
+    "StockBalance",
+    "StockCount",
+    "StockCountLine",
+    "StockMovement",
+    "StockReceipt",
+    "StockTransfer",
     "TakeHomeAuthorization",
+    "TheftLossReport",
     "User",
     "UserRole",
+    "VarianceResolution",
     "WithheldDose",
 ]
 

@@ -2,7 +2,8 @@
 
 The dose row is never changed (``append_only``). A void says the dose was recorded in error; a
 spill says it was dispensed but lost. Either way the patient is taken not to have had it, so
-the slot may be dosed again (as the next ``attempt``), and both show in every log.
+the slot may be dosed again (as the next ``attempt``), and both show in every log. A void puts
+the dose's quantity back into its lot, a spill leaves it written off (``mat.stock.draws``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mat.dosing.situation import lock_patient
 from mat.errors import Conflict, NotFound, RuleViolation
 from mat.extensions import db
 from mat.profiles import Profile
+from mat.stock.draws import return_for_correction
 from mat.violations import Violation
 
 
@@ -64,6 +66,7 @@ def correct_dose(
     )
     db.session.add(correction)
     db.session.flush()
+    return_for_correction(dose, correction, by, now)
     record(
         f"dose.{data['kind']}",
         entity_type="dose",

@@ -9,6 +9,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from mat.orders.schemas import SLOT, SignerOut, ViolationOut
 from mat.schema_fields import clinic_date
+from mat.stock.fields import station_field
+from mat.stock.rules import units_of
 
 # Substances of a urine drug screen panel. Fixed names, so that a typo ("fentanly") is refused
 # instead of silently never counting; "opiates" is heroin/morphine.
@@ -37,6 +39,7 @@ class DoseIn(Schema):
     slot = fields.String(load_default=None, validate=SLOT)
     date = clinic_date(load_default=None)
     late_entry_reason = fields.String(load_default=None, validate=validate.Length(max=2000))
+    station = station_field()
 
 
 class WithheldIn(Schema):
@@ -46,6 +49,7 @@ class WithheldIn(Schema):
 
 class TakeHomeRequestIn(Schema):
     dates = fields.List(clinic_date(), required=True, validate=validate.Length(min=1, max=28))
+    station = station_field()
 
 
 class WitnessIn(Schema):
@@ -144,6 +148,13 @@ class DoseOut(Schema):
         lambda dose: "given" if dose.correction is None else f"{dose.correction.kind}ed"
     )
     correction = fields.Nested(CorrectionOut, allow_none=True)
+    # Where it was drawn (mat.stock): tablets or films of a solid form, the station, the lot.
+    units = fields.Function(
+        lambda dose: units_of(dose.medication.as_product(), dose.amount_mg),
+        metadata={"type": "number", "nullable": True},
+    )
+    station = fields.Function(lambda dose: dose.station.code if dose.station else None)
+    lot = fields.Function(lambda dose: dose.lot.lot_number if dose.lot else None)
 
 
 class TakeHomesOut(Schema):

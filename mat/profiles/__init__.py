@@ -63,6 +63,8 @@ _MG = _Number(Decimal, "lower", Decimal(0), least_inclusive=False)
 _FACTOR = _Number(Decimal, "lower", Decimal(1), least_inclusive=False)  # 1x would always fire
 _MAX_DAYS = _Number(int, "lower", Decimal(1))
 _MIN_DAYS = _Number(int, "higher", Decimal(1))
+# A count's tolerance (clinical-rules.md, stock_reconciliation): 0 is allowed (no tolerance).
+_TOLERANCE = _Number(Decimal, "lower", Decimal(0))
 
 NUMBERS: dict[str, _Number] = {
     "methadone_first_day_max_mg": _MG,
@@ -81,6 +83,9 @@ NUMBERS: dict[str, _Number] = {
     "step_back_window_days": _MIN_DAYS,  # a longer look-back window is stricter
     "missed_doses_review_days": _MAX_DAYS,
     "split_min_interval_hours": _MIN_DAYS,
+    "stock_tolerance_liquid_percent": _TOLERANCE,
+    "stock_tolerance_liquid_min_ml": _TOLERANCE,
+    "stock_tolerance_solid_units": _TOLERANCE,
 }
 PER_SUBSTANCE: dict[str, _Number] = {
     "absolute_ceiling_mg": _MG,
@@ -112,6 +117,11 @@ class Profile:
     step_back_window_days: int
     missed_doses_review_days: int
     split_min_interval_hours: int
+    # stock_reconciliation: a liquid line may differ by the larger of this percent of the day's
+    # volume drawn from the lot and this many mL; a solid line by this many units.
+    stock_tolerance_liquid_percent: Decimal
+    stock_tolerance_liquid_min_ml: Decimal
+    stock_tolerance_solid_units: Decimal
     absolute_ceiling_mg: tuple[tuple[str, Decimal], ...]  # substance -> mg; absent: no ceiling
     reinduction_missed_days: tuple[tuple[str, int], ...]  # substance -> consecutive missed days
     take_home_ceiling_days: tuple[tuple[int, int], ...]  # (from treatment day, max run), sorted
