@@ -14,7 +14,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
 
-from mat.reports.log_rows import COLUMNS, LogQuery, LogRow, amount_text
+from mat.reports.log_rows import COLUMNS, JSON_COLUMNS, LogQuery, LogRow, amount_text
 
 # Rows per chunk handed to the client.
 CHUNK_ROWS = 500
@@ -53,6 +53,8 @@ def csv_cells(row: LogRow) -> list[str]:
         "true" if row.late_entry else "false",
         "" if row.correction_of is None else str(row.correction_of),
         row.correction_kind or "",
+        amount_text(row.units),
+        row.lot or "",
     ]
 
 
@@ -75,9 +77,11 @@ def _json_value(value: object) -> str:
 
 
 def json_object(row: LogRow) -> str:
+    """The CSV's columns, and ``corrected`` (``void``/``spill`` on a dose row a correction of
+    the export covers, else null)."""
     return (
         "{"
-        + ",".join(f"{json.dumps(name)}:{_json_value(getattr(row, name))}" for name in COLUMNS)
+        + ",".join(f"{json.dumps(name)}:{_json_value(getattr(row, name))}" for name in JSON_COLUMNS)
         + "}"
     )
 

@@ -150,7 +150,11 @@ def record_inventory(data: dict[str, Any], by: User, now: datetime, profile: Pro
 
 
 def inventories() -> list[Inventory]:
-    return list(db.session.scalars(select(Inventory).order_by(Inventory.taken_on.desc())))
+    return list(
+        db.session.scalars(
+            select(Inventory).order_by(Inventory.taken_on.desc(), Inventory.id.desc())
+        )
+    )
 
 
 # ---- Form 106 ------------------------------------------------------------------------------
@@ -215,24 +219,26 @@ def record_destruction(
     medication = medication_by_code(data["product"])
     checked_quantity(medication, data["quantity"])
     lot = lot_by_number(medication, data["lot"])
-    severity = profile.severity("stock_loss_report")
-    found: list[Violation] = []
+    # Two signatures are what makes the record (Form 41): a missing one refuses the form like a
+    # missing field, whatever the severity of stock_loss_report (a warning) in the profile.
+    problems: list[str] = []
     signers: list[User] = []
     given = list(data.get("witnesses") or [])
     if len(given) != 2:
-        found.append(
-            Violation(
-                "stock_loss_report", severity, "A destruction (Form 41) is witnessed by two people."
-            )
-        )
+        problems.append("A destruction (Form 41) is witnessed by two people.")
     for credentials in given[:2]:
         signer, problem = witness.confirm(credentials, not_=[by, *signers])
         if problem:
-            found.append(Violation("stock_loss_report", severity, problem))
+            problems.append(problem)
         else:
             assert signer is not None
             signers.append(signer)
-    _refuse(found, "The destruction was not recorded", "stock_loss_report")
+    if problems:
+        raise InvalidInput(
+            "The destruction was not recorded: " + " ".join(problems),
+            code="witnesses_required",
+            fields={"witnesses": problems},
+        )
     quantity: Decimal = data["quantity"]
     if not ledger.take(station.id, lot.id, quantity):
         product = medication.as_product()

@@ -81,64 +81,65 @@ def _wrapped(c: Canvas, x: float, y: float, text: str, width: float, size: float
     c.setFont(BOLD, size)
     for part in simpleSplit(text, BOLD, size, width):
         c.drawString(x, y, part)
-        y -= size * 1.15
+        y -= size * 1.12
     return y
 
 
-def _contact(label: LabelData) -> str:
-    return " · ".join(part for part in (label.address, label.phone) if part)
-
-
-def _lot_line(label: LabelData) -> str:
+def _lot_line(label: LabelData, *, short: bool = False) -> str:
     lot = f"Lot {label.lot}" if label.lot else "Lot not tracked"
+    if short:  # the thermal label has room for the lot and the initials only
+        return f"{lot} · by {label.initials}"
     return f"{lot} · dispensed {label.dispensed_on.isoformat()} by {label.initials}"
 
 
 def _draw_sheet_label(c: Canvas, label: LabelData, x: float, y: float) -> None:
-    """One 4 x 2 inch label with its lower left corner at (x, y)."""
+    """One 4 x 2 inch label with its lower left corner at (x, y): the text on the left, the QR
+    code on the right, the warnings across the bottom."""
     width, height = SHEET_LABEL
-    pad, qr = 9.0, 78.0
+    pad, qr = 9.0, 70.0
     text_width = width - qr - 3 * pad
-    top = y + height - pad
-    left = x + pad
-    _line(c, left, top - 8, label.clinic, text_width, 8.5, bold=True)
-    _line(c, left, top - 16, _contact(label), text_width, 6.5)
+    top, left = y + height - pad, x + pad
+    _line(c, left, top - 8, label.clinic, width - 2 * pad, 8.5, bold=True)
+    _line(c, left, top - 15.5, label.address, text_width, 6.5)
+    _line(c, left, top - 22, label.phone, text_width, 6.5)
     c.setLineWidth(0.5)
-    c.line(left, top - 20, x + width - pad, top - 20)
-    _line(c, left, top - 31, label.patient_name, text_width, 10, bold=True)
-    _line(c, left, top - 40, f"MRN {label.mrn}", text_width, 7.5)
-    _line(c, left, top - 50, label.medication, text_width, 7.5)
-    _line(c, left, top - 64, label.amount, text_width, 12.5, bold=True)
-    _line(c, left, top - 75, f"For {label.for_date:%a %d %b %Y} only", text_width, 9, bold=True)
-    _line(c, left, top - 84, _lot_line(label), text_width, 6.5)
-    qr_x, qr_y = x + width - pad - qr, top - 22 - qr
+    c.line(left, top - 25, x + width - pad, top - 25)
+    _line(c, left, top - 36, label.patient_name, text_width, 10, bold=True)
+    _line(c, left, top - 45, f"MRN {label.mrn}", text_width, 7.5)
+    _line(c, left, top - 55, label.medication, text_width, 7.5)
+    _line(c, left, top - 69, label.amount, text_width, 12.5, bold=True)
+    _line(c, left, top - 80, f"For {label.for_date:%a %d %b %Y} only", text_width, 9, bold=True)
+    _line(c, left, top - 89, _lot_line(label), text_width, 6.5)
+    qr_x, qr_y = x + width - pad - qr, top - 27 - qr
     _qr(c, label.qr_text, qr_x, qr_y, qr)
     c.setFont(FONT, 6.5)
-    c.drawCentredString(qr_x + qr / 2, qr_y - 2, f"Dose {label.dose_id}")
-    below = _wrapped(c, left, top - 95, WARNING, width - 2 * pad, 6.5)
+    c.drawCentredString(qr_x + qr / 2, qr_y - 5, f"Dose {label.dose_id}")
+    below = _wrapped(c, left, top - 109, WARNING, width - 2 * pad, 6.5)
     _wrapped(c, left, below, TRANSFER_CAUTION, width - 2 * pad, 5.5)
 
 
 def _draw_thermal_label(c: Canvas, label: LabelData) -> None:
-    """One 2 x 1 inch label filling the page."""
+    """One 2 x 1 inch label filling the page: the clinic across the top, the QR code below it on
+    the left, the text beside it, the warnings across the bottom in small print."""
     width, height = THERMAL_LABEL
-    pad, qr = 3.0, 40.0
-    left = pad + qr + 3
+    pad, qr = 3.0, 35.0
+    left = pad + qr + 5
     text_width = width - left - pad
     top = height - pad
-    _qr(c, label.qr_text, pad - 2, top - qr + 1, qr)
-    c.setFont(FONT, 4)
-    c.drawCentredString(pad + qr / 2 - 2, top - qr - 2.5, f"Dose {label.dose_id}")
-    _line(c, left, top - 5, label.clinic, text_width, 5, bold=True)
-    _line(c, left, top - 9.5, _contact(label), text_width, 3.8)
-    _line(c, left, top - 16, label.patient_name, text_width, 6, bold=True)
-    _line(c, left, top - 20.5, f"MRN {label.mrn}", text_width, 4.2)
-    _line(c, left, top - 25, label.medication, text_width, 4.2)
-    _line(c, left, top - 31.5, label.amount, text_width, 6.5, bold=True)
-    _line(c, left, top - 37, f"For {label.for_date:%a %d %b %Y}", text_width, 5, bold=True)
-    _line(c, left, top - 41.5, _lot_line(label), text_width, 3.8)
-    below = _wrapped(c, pad, top - 49, WARNING, width - 2 * pad, 3.9)
-    _wrapped(c, pad, below, TRANSFER_CAUTION, width - 2 * pad, 3.4)
+    _line(c, pad, top - 4.5, label.clinic, width - 2 * pad, 5, bold=True)
+    _qr(c, label.qr_text, pad - 2, top - 7 - qr, qr)
+    c.setFont(FONT, 3.6)
+    c.drawCentredString(pad + qr / 2 - 2, top - 7 - qr - 3.2, f"Dose {label.dose_id}")
+    _line(c, left, top - 10.5, label.address, text_width, 3.6)
+    _line(c, left, top - 14.5, label.phone, text_width, 3.6)
+    _line(c, left, top - 20.5, label.patient_name, text_width, 5.8, bold=True)
+    _line(c, left, top - 25, f"MRN {label.mrn}", text_width, 4)
+    _line(c, left, top - 29.2, label.medication, text_width, 4)
+    _line(c, left, top - 35.5, label.amount, text_width, 6.2, bold=True)
+    _line(c, left, top - 41, f"For {label.for_date:%a %d %b %Y}", text_width, 4.8, bold=True)
+    _line(c, left, top - 45.2, _lot_line(label, short=True), text_width, 3.6)
+    below = _wrapped(c, pad, top - 51.5, WARNING, width - 2 * pad, 3.6)
+    _wrapped(c, pad, below, TRANSFER_CAUTION, width - 2 * pad, 3.2)
 
 
 def write_labels(labels: Sequence[LabelData], out: BinaryIO, *, layout: str) -> None:

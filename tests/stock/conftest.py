@@ -32,7 +32,7 @@ def receive(api: Call, staff: dict[str, Any]) -> Call:
         quantity: Any = 1000,
         *,
         product: str = "METH-10MGML",
-        expires_on: date = NEXT_YEAR,
+        expires_on: date | str = NEXT_YEAR,
         station: str | None = None,
         as_: Any = None,
         check: bool = True,
@@ -41,7 +41,7 @@ def receive(api: Call, staff: dict[str, Any]) -> Call:
         payload: dict[str, Any] = {
             "product": product,
             "lot": lot,
-            "expires_on": expires_on.isoformat(),
+            "expires_on": expires_on.isoformat() if isinstance(expires_on, date) else expires_on,
             "quantity": quantity,
             "supplier": "Mallinckrodt Pharmaceuticals",
             "order_form": "222-123456789",
@@ -76,8 +76,8 @@ def on_hand(api: Call, staff: dict[str, Any]) -> Call:
 
 
 @pytest.fixture
-def count(api: Call, staff: dict[str, Any]) -> Call:
-    """``count({(product, lot): quantity}, station=window-1, explanation=None)``."""
+def stock_count(api: Call, staff: dict[str, Any]) -> Call:
+    """``stock_count({(product, lot): quantity}, station=window-1, explanation=None)``."""
 
     def post(counted: dict[tuple[str, str], Any], **body: Any) -> Any:
         payload = {
@@ -103,3 +103,28 @@ def assert_ledger_matches() -> None:
     summed = {k: v for k, v in ledger.ledger_on_hand().items() if v != 0}
     assert cached == summed
     assert all(v >= 0 for v in ledger.cached_on_hand().values())
+
+
+SATURDAY, SUNDAY = TODAY + timedelta(days=5), TODAY + timedelta(days=6)
+
+
+@pytest.fixture
+def hand_out(api: Call, staff: dict[str, Any], sign_order: Call, take_home_criteria: Any) -> Call:
+    """``hand_out(patient, **order)``: a weekend take-home order, a clean screen, and Saturday's
+    and Sunday's doses handed out today; answers the two doses."""
+
+    def run(patient: Any, **order: Any) -> list[dict[str, Any]]:
+        sign_order(
+            patient, take_home={"weekdays": ["sat", "sun"], "criteria": take_home_criteria}, **order
+        )
+        screen = {"collected_on": TODAY.isoformat(), "results": {"fentanyl": "negative"}}
+        path = f"/api/v1/patients/{patient.id}"
+        assert (
+            api("post", f"{path}/drug-screens", as_=staff["nurse"], json=screen).status_code == 201
+        )
+        dates = [SATURDAY.isoformat(), SUNDAY.isoformat()]
+        response = api("post", f"{path}/take-homes", as_=staff["nurse"], json={"dates": dates})
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()["doses"]
+
+    return run
