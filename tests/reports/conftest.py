@@ -3,9 +3,9 @@ read the dispensing log back from the database the way the contract describes it
 
 Day 1 is Monday ``TODAY``, day 2 Tuesday. Two nurses, Ann (AN) and Ben (BE); four patients on
 two products (METH-10MGML, BUP-SL-8); the tablets' stock is tracked (lot B-77), the methadone's
-is not (no receipt), so the log has rows with and without a lot. Day 1: observed doses, a void and the replacement dose,
-weekend take-homes handed out at 19:30 (00:30 UTC on day 2: the clinic's day 1). Day 2: observed
-doses, a spill and the replacement, and a late entry for day 1.
+is not (no receipt), so the log has rows with and without a lot. Day 1: observed doses, a void
+and the replacement dose, weekend take-homes handed out at 19:30 (00:30 UTC on day 2: the
+clinic's day 1). Day 2: observed doses, a spill and the replacement, and a late entry for day 1.
 """
 
 from __future__ import annotations

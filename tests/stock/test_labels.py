@@ -84,8 +84,8 @@ def test_a_label_says_what_the_contract_lists_and_its_qr_is_the_dose_id(
 
 def test_a_sheet_holds_ten_labels_and_each_qr_decodes(api, staff, factory, receive, hand_out):
     from mat.dosing.models import Dose
-    from mat.stock.printing import labels_pdf
     from mat.extensions import db
+    from mat.stock.printing import labels_pdf
 
     receive("L-100", 1000)
     doses = []
