@@ -46,7 +46,12 @@ def _profile() -> Profile:
 
 
 def witness_failed(response: Any) -> bool:
-    return response.status_code == 422
+    """A refusal that names the witness (a wrong password, or someone who may not sign), not
+    one of the stock's own rules: only those count against the limit."""
+    if response.status_code != 422 or not response.is_json:
+        return False
+    fields = (response.get_json(silent=True) or {}).get("error", {}).get("fields", {})
+    return "witness" in fields or "witnesses" in fields
 
 
 def on_hand_rows(station_code: str | None) -> list[dict[str, Any]]:

@@ -131,6 +131,7 @@ def record_count(data: dict[str, Any], by: User, now: datetime, profile: Profile
             "The count was not recorded: " + " ".join(v.message for v in found),
             code="stock_reconciliation",
             violations=found,
+            fields={"witness": [problem]} if problem else None,
         )
     assert signer is not None
     count = StockCount(

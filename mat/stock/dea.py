@@ -51,10 +51,13 @@ from mat.violations import Violation, blocking
 INVENTORY_RECORDED_WITHIN_DAYS = 7
 
 
-def _refuse(found: list[Violation], what: str, code: str) -> None:
+def _refuse(found: list[Violation], what: str, code: str, witness_problem: str | None) -> None:
     if blocking(found):
         raise RuleViolation(
-            f"{what}: " + " ".join(v.message for v in found), code=code, violations=found
+            f"{what}: " + " ".join(v.message for v in found),
+            code=code,
+            violations=found,
+            fields={"witness": [witness_problem]} if witness_problem else None,
         )
 
 
@@ -119,7 +122,7 @@ def record_inventory(data: dict[str, Any], by: User, now: datetime, profile: Pro
         found.append(
             Violation("stock_reconciliation", profile.severity("stock_reconciliation"), problem)
         )
-    _refuse(found, "The inventory was not recorded", "stock_reconciliation")
+    _refuse(found, "The inventory was not recorded", "stock_reconciliation", problem)
     assert signer is not None
     inventory = Inventory(
         kind=data["kind"],

@@ -130,6 +130,7 @@ def receive(data: dict[str, Any], by: User, now: datetime, profile: Profile) -> 
             "The receipt was not recorded: " + " ".join(v.message for v in found),
             code="stock_receipt",
             violations=found,
+            fields={"witness": [problem]} if problem else None,
         )
     assert signer is not None
     if lot is None:

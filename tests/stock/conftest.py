@@ -113,7 +113,9 @@ def hand_out(api: Call, staff: dict[str, Any], sign_order: Call, take_home_crite
     """``hand_out(patient, **order)``: a weekend take-home order, a clean screen, and Saturday's
     and Sunday's doses handed out today; answers the two doses."""
 
-    def run(patient: Any, **order: Any) -> list[dict[str, Any]]:
+    def run(
+        patient: Any, station_for_take_homes: str | None = None, **order: Any
+    ) -> list[dict[str, Any]]:
         sign_order(
             patient, take_home={"weekdays": ["sat", "sun"], "criteria": take_home_criteria}, **order
         )
@@ -122,8 +124,10 @@ def hand_out(api: Call, staff: dict[str, Any], sign_order: Call, take_home_crite
         assert (
             api("post", f"{path}/drug-screens", as_=staff["nurse"], json=screen).status_code == 201
         )
-        dates = [SATURDAY.isoformat(), SUNDAY.isoformat()]
-        response = api("post", f"{path}/take-homes", as_=staff["nurse"], json={"dates": dates})
+        body: dict[str, Any] = {"dates": [SATURDAY.isoformat(), SUNDAY.isoformat()]}
+        if station_for_take_homes:
+            body["station"] = station_for_take_homes
+        response = api("post", f"{path}/take-homes", as_=staff["nurse"], json=body)
         assert response.status_code == 201, response.get_json()
         return response.get_json()["doses"]
 

@@ -118,3 +118,15 @@ def test_a_void_returns_the_quantity_and_a_spill_writes_it_off(
     assert response.status_code == 201, response.get_json()
     assert on_hand()[("window-1", METH, "L-100")] == left
     assert_ledger_matches()
+
+
+def test_take_homes_draw_at_the_station_named(api, staff, patient, receive, hand_out, on_hand):
+    api("post", "/api/v1/stock/stations", as_=staff["admin"], json={"code": "vault", "name": "V"})
+    receive("W-1", 100)
+    receive("V-1", 100, station="vault")
+    doses = hand_out(patient, station_for_take_homes="vault")
+    assert {d["station"] for d in doses} == {"vault"} and {d["lot"] for d in doses} == {"V-1"}
+    assert on_hand() == {
+        ("window-1", METH, "W-1"): Decimal(100),
+        ("vault", METH, "V-1"): Decimal(92),
+    }
