@@ -10,15 +10,18 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 from flask import current_app
+from reportlab.lib.colors import Color
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from mat.clock import clinic_now, clinic_zone
 
-# The history PDF's table and paragraph helpers: every report table looks the same.
-from mat.reports.history_pdf import BODY, HEADING, _p, _table
+# The history PDF's paragraph helper and styles: every report reads the same.
+from mat.reports.history_pdf import BODY, HEADING, _p
 from mat.reports.log_rows import amount_text
 from mat.reports.pdf_page import (
     FOOTER_HEIGHT,
@@ -31,101 +34,109 @@ from mat.reports.pdf_page import (
 )
 from mat.stock.report import StockLine, StockReport
 
-SUMMED = (
-    "received",
-    "transferred_in",
-    "transferred_out",
-    "drawn",
-    "returned",
-    "spilled",
-    "dispensed",
-    "destroyed",
-    "count_adjustment",
-)
 SMALL = ParagraphStyle("stock-small", fontName=BODY.fontName, fontSize=7, leading=8.5)
+CELL = ParagraphStyle("stock-cell", fontName=BODY.fontName, fontSize=7, leading=8.5)
+NUMBER = ParagraphStyle("stock-number", parent=CELL, alignment=TA_RIGHT)
+# (title, what it sums) of the summary's number columns, in the order of the reconciliation.
+SUMMARY = (
+    ("Recv", "received"),
+    ("In", "transferred_in"),
+    ("Out", "transferred_out"),
+    ("Disp", "dispensed"),
+    ("Spill", "spilled"),
+    ("Destr", "destroyed"),
+    ("Adj", "count_adjustment"),
+)
+DAILY = ("Open", "Recv", "In-Out", "Drawn", "Void", "Spill", "Destr", "Adj", "Close")
 
 
-def _summary(lines: list[StockLine]) -> list[list[str]]:
+def _row(texts: list[str], numbers_from: int, style: str = "") -> list[Paragraph]:
+    """Cells in 7 pt, numbers right-aligned from column ``numbers_from`` on."""
+    return [
+        Paragraph(
+            f"<{style}>{escape(text)}</{style}>" if style else escape(text),
+            NUMBER if n >= numbers_from else CELL,
+        )
+        for n, text in enumerate(texts)
+    ]
+
+
+def _grid(header: list[str], rows: list[list[Paragraph]], numbers_from: int,
+          widths: list[float]) -> Table:  # fmt: skip
+    """A table like the history PDF's, in 7 pt, its number columns and their titles right."""
+    table = Table(
+        [_row(header, numbers_from, "b"), *rows], colWidths=widths, repeatRows=1, hAlign="LEFT"
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, 0), Color(0.9, 0.9, 0.9)),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.3, Color(0.8, 0.8, 0.8)),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
+    return table
+
+
+def _summary(lines: list[StockLine]) -> list[list[Paragraph]]:
     """Per lot over the range: the first opening, the sums, the last closing."""
     lots: dict[tuple[str, str], list[StockLine]] = {}
     for line in lines:
         lots.setdefault((line.product, line.lot), []).append(line)
     rows = []
     for (product, lot), own in lots.items():
-        sums = {name: sum((getattr(x, name) for x in own), Decimal(0)) for name in SUMMED}
-        rows.append(
-            [
-                product,
-                lot,
-                own[0].unit,
-                amount_text(own[0].opening),
-                *(
-                    amount_text(sums[n])
-                    for n in (
-                        "received",
-                        "transferred_in",
-                        "transferred_out",
-                        "dispensed",
-                        "spilled",
-                        "destroyed",
-                        "count_adjustment",
-                    )
-                ),
-                amount_text(own[-1].closing),
-            ]
-        )
+        sums = [sum((getattr(x, name) for x in own), Decimal(0)) for _, name in SUMMARY]
+        numbers = [own[0].opening, *sums, own[-1].closing]
+        rows.append(_row([product, lot, own[0].unit, *map(amount_text, numbers)], 3))
     return rows
 
 
-NUMBERS_HEADER = ["Open", "Recv", "In", "Out", "Disp", "Spill", "Destr", "Adj", "Close"]
+def _quiet(line: StockLine) -> bool:
+    """A day the lot only sat there: no movement and no count."""
+    moved = (line.received, line.transferred_in, line.transferred_out, line.drawn,
+             line.returned, line.spilled, line.destroyed, line.count_adjustment)  # fmt: skip
+    return not any(moved) and line.counted is None
 
 
 def _station_flow(station: str, lines: list[StockLine]) -> list[Any]:
     flow: list[Any] = [Paragraph(f"Station {station}", HEADING)]
-    summary = _summary(lines)
-    flow.append(
-        _table(["Product", "Lot", "Unit", *NUMBERS_HEADER], summary, [62, 58, 28] + [41.6] * 9)
-    )
+    header = ["Product", "Lot", "Unit", "Open", *(title for title, _ in SUMMARY), "Close"]
+    flow.append(_grid(header, _summary(lines), 3, [66, 56, 30] + [41.2] * 9))
     flow.append(Spacer(1, 6))
     days = [
-        [
-            line.date.isoformat(),
-            line.product,
-            line.lot,
-            amount_text(line.opening),
-            amount_text(line.received),
-            amount_text(line.transferred_in - line.transferred_out),
-            amount_text(line.drawn),
-            amount_text(line.returned),
-            amount_text(line.spilled),
-            amount_text(line.destroyed),
-            amount_text(line.count_adjustment),
-            amount_text(line.closing),
-            "" if line.counted is None else f"{amount_text(line.counted)} {line.count_status}",
-        ]
-        for line in lines
-    ]
-    flow.append(
-        _table(
+        _row(
             [
-                "Day",
-                "Product",
-                "Lot",
-                "Open",
-                "Recv",
-                "Moved",
-                "Drawn",
-                "Void",
-                "Spill",
-                "Destr",
-                "Adj",
-                "Close",
-                "Counted",
+                line.date.isoformat(),
+                line.product,
+                line.lot,
+                *map(
+                    amount_text,
+                    (
+                        line.opening,
+                        line.received,
+                        line.transferred_in - line.transferred_out,
+                        line.drawn,
+                        line.returned,
+                        line.spilled,
+                        line.destroyed,
+                        line.count_adjustment,
+                        line.closing,
+                    ),
+                ),
+                "" if line.counted is None else f"{amount_text(line.counted)} {line.count_status}",
             ],
-            days,
-            [48, 56, 48, 34, 32, 32, 34, 30, 30, 30, 30, 36, 83],
+            3,
         )
-    )
+        for line in lines
+        if not _quiet(line)
+    ]
+    widths = [48, 60, 46, *[34] * 9, 63]
+    flow.append(_grid(["Day", "Product", "Lot", *DAILY, "Counted"], days, 3, widths))
     return flow
 
 
@@ -214,7 +225,9 @@ def _records_flow(report: StockReport) -> list[Any]:
     ) -> list[Any]:
         return [
             Paragraph(title, HEADING),
-            _table(header, rows, widths) if rows else _p(empty, BODY),
+            _grid(header, [_row(r, len(r)) for r in rows], len(header), widths)
+            if rows
+            else _p(empty, BODY),
         ]
 
     return [
@@ -261,7 +274,7 @@ def _records_flow(report: StockReport) -> list[Any]:
             destroyed,
             "No Form 41 record in these days.",
             ["At", "Station", "Product", "Lot", "Qty", "Method (reason)", "By; witnesses"],
-            [62, 46, 58, 48, 36, 173, 100],
+            [62, 44, 62, 48, 36, 171, 100],
         ),
     ]
 
@@ -291,7 +304,8 @@ def pdf_bytes(report: StockReport, page: str) -> bytes:
         "Quantities in each lot's unit (mL, tablets, films). Close = Open + Recv + In - Out - "
         "Disp - Spill - Destr + Adj, where Disp (dispensed to patients) = Drawn (the dose rows "
         "of the dispensing log) - Void (returned to stock) - Spill. Adj is a count's adjustment "
-        "of the record to what was counted."
+        "of the record to what was counted. Days a lot only sat at a station (nothing moved, no "
+        "count) are left out here; the CSV and JSON list every day."
     )
     story: list[Any] = [Paragraph(legend, SMALL)]
     by_station: dict[str, list[StockLine]] = {}
