@@ -53,6 +53,7 @@ def register(app: Flask) -> None:
     from mat.stock.api import blp as stock_api
     from mat.stock.api_records import blp as stock_records_api
     from mat.stock.views import bp as stock_pages
+    from mat.stock.views_records import bp as stock_record_pages
     from mat.stock.views_window import bp as stock_window_pages
 
     for blueprint in (
@@ -75,6 +76,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(dosing_pages)
     app.register_blueprint(reports_pages)
     app.register_blueprint(stock_pages)
+    app.register_blueprint(stock_record_pages)
     app.register_blueprint(stock_window_pages)
     DETAIL_PARTS["active_order"] = active_order_answer
     DETAIL_PARTS["open_holds"] = open_holds_answer

@@ -23,6 +23,7 @@ Corrections (clinical-rules.md "Corrections"; README "Controlled-substance stock
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -37,6 +38,7 @@ from mat.profiles import Profile
 from mat.stock import ledger
 from mat.stock.models import Lot, Station, StockBalance
 from mat.stock.rules import LotStock, choose_lot, quantity_of
+from mat.violations import Violation
 
 # A guarded UPDATE that finds the lot emptied by another window meanwhile looks again, this many
 # times (another lot may still hold the dose); then the dose is refused.
@@ -106,22 +108,31 @@ def draw_for_dose(
     )
 
 
-def stock_for_dose(
+@dataclass(frozen=True)
+class DrawPreview:
+    """What a dose would meet at the station: whether the product is tracked, the lot it would
+    be drawn from, or the rules that would refuse it."""
+
+    tracked: bool
+    lot: LotStock | None
+    problems: list[Violation]
+
+
+def preview_draw(
     medication: Medication, amount_mg: Decimal, station_code: str, today: date, profile: Profile
-) -> tuple[bool, LotStock | None, list[str], list]:
-    """For the window, before the nurse presses Give: (tracked, the lot the dose would come
-    from, its station's lots of the product as text, the violations a draw would meet)."""
+) -> DrawPreview:
+    """For the window, before the nurse presses Give (the draw itself judges again)."""
     product = medication.as_product()
     station_id, lots = _lots_at(station_code, medication.id)
     if station_id is None:
         _, tracked = _station_and_tracking(station_code, medication.id)
         if not tracked:
-            return False, None, [], []
-    quantity = quantity_of(product, amount_mg)
+            return DrawPreview(False, None, [])
     chosen, found = choose_lot(
-        lots, quantity, today, product=product, station=station_code, profile=profile
-    )
-    return True, chosen, [lot.lot_number for lot in lots], found
+        lots, quantity_of(product, amount_mg), today, product=product, station=station_code,
+        profile=profile,
+    )  # fmt: skip
+    return DrawPreview(True, chosen, found)
 
 
 def return_for_correction(dose: Dose, correction: DoseCorrection, by: User, at: datetime) -> None:
