@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from mat.auth.models import User
 from mat.dosing.models import Dose, DoseCorrection, DrugScreen, Hold
@@ -108,6 +108,11 @@ def test_demo_seed_creates_the_demo_clinic_once(app, client) -> None:
     plan = client.get(f"/api/v1/patients/{missing.id}/dose-plan", headers=headers).get_json()
     assert plan["status"] == "blocked" and plan["missed_days"] == 3
     assert [v["rule"] for v in plan["violations"]] == ["missed_doses_review"]
+    # Every demo dose drew from a lot received on the first day; yesterday's count is open.
+    from mat.stock.counts import variances
+
+    assert db.session.scalar(select(func.count()).where(Dose.lot_id.is_(None))) == 0
+    assert [c.station.code for c in variances()] == ["window-1"]
     assert run(app, "audit", "verify").exit_code == 0
     again = run(app, "demo", "seed")
     assert again.exit_code != 0 and "already seeded" in again.output

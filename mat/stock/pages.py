@@ -17,6 +17,7 @@ from marshmallow import Schema, ValidationError
 
 from mat.audit.service import record_refusal
 from mat.errors import InvalidInput, MatError, flatten_field_errors, respond
+from mat.reports.log_rows import amount_text
 
 Page = Callable[..., Any]  # page(error=..., status=...) -> response
 
@@ -55,6 +56,11 @@ def show_refusals(bp: Blueprint, pages: dict[str, Page]) -> None:
         record_refusal(err)  # rolls the work back and stores the refusal once
         g.refusal_recorded = True
         return page(error=err, status=err.status)
+
+
+def amount(value: Any) -> str:
+    """Jinja filter ``amount``: ``Decimal("1000.000")`` -> ``1000`` (never ``1E+3``)."""
+    return amount_text(value)
 
 
 def form_values() -> dict[str, str]:

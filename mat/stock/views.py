@@ -22,12 +22,13 @@ from mat.formulary.models import Medication
 from mat.stock import counts, dea, service
 from mat.stock.api import on_hand_rows
 from mat.stock.models import StockReceipt
-from mat.stock.pages import form_values, load, show_refusals, text, witness_of
+from mat.stock.pages import amount, form_values, load, show_refusals, text, witness_of
 from mat.stock.report_files import stock_report_download
 from mat.stock.schemas import RecallQuery, ReceiptIn, StationIn, StockReportQuery, TransferIn
 from mat.stock.window import choose_station, current_station
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
+bp.add_app_template_filter(amount, "amount")
 RECENT_DAYS = 30
 
 
