@@ -3,10 +3,11 @@ into ``mat.stock``.
 
 ``draw_for_dose`` runs inside the dose's transaction, after the patient lock and the dosing
 rules, right before the dose row is inserted: it names the station and the lot on the dose and
-takes the quantity out of that lot in one guarded UPDATE (two or three statements per dose in
-all: the station's lots of the product, the UPDATE, and the station's id only for a product
-with no stock there). A refusal (``stock_expired``, ``stock_insufficient``) rolls the whole
-request back, take-homes included (all or nothing).
+takes the quantity out of that lot in one guarded UPDATE: two statements per dose (the
+station's lots of the product and the UPDATE; for a product with no stock at the station, that
+SELECT and one for the station's id and whether the product is tracked at all). A refusal
+(``stock_expired``, ``stock_insufficient``) rolls the whole request back, take-homes included
+(all or nothing).
 
 Stock tracking of a product starts with its first receipt (api-contract.md): until then a dose
 of it names its station but no lot and takes nothing.

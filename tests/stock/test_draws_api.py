@@ -130,3 +130,25 @@ def test_take_homes_draw_at_the_station_named(api, staff, patient, receive, hand
         ("window-1", METH, "W-1"): Decimal(100),
         ("vault", METH, "V-1"): Decimal(92),
     }
+
+
+def test_the_history_pdf_names_each_doses_lot(api, staff, give, patient, sign_order, receive):
+    import io
+
+    from pypdf import PdfReader
+
+    receive("L-100", 1000)
+    sign_order(patient)
+    give(patient, 40)
+    response = api("get", f"/api/v1/patients/{patient.id}/history", as_=staff["prescriber"])
+    assert response.status_code == 200
+    text = " ".join(
+        page.extract_text() for page in PdfReader(io.BytesIO(response.get_data())).pages
+    )
+    assert "L-100" in text and "4 mL" in text
+
+
+def test_stock_on_hand_of_an_unknown_station_is_a_422(api, staff) -> None:
+    response = api("get", "/api/v1/stock?station=nowhere", as_=staff["nurse"])
+    assert "station" in assert_error(response, 422)["fields"]
+    assert_error(api("get", "/api/v1/stock", as_=staff["prescriber"]), 403)

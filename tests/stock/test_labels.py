@@ -126,3 +126,16 @@ def test_a_returned_bottle_is_recorded_once(api, staff, patient, receive, hand_o
     assert_error(api("post", path, as_=staff["nurse"]), 409, "already_returned")
     assert_error(api("post", path, as_=staff["admin"]), 403)
     assert count(BottleReturn) == 1
+
+
+def test_a_voided_take_home_has_no_label(api, staff, patient, receive, hand_out) -> None:
+    from tests.stock.conftest import witness
+
+    receive("L-100", 1000)
+    saturday, _ = hand_out(patient)
+    body = {"kind": "void", "reason": "Recorded in error; bottles back.", "witness": witness()}
+    response = api(
+        "post", f"/api/v1/doses/{saturday['id']}/corrections", as_=staff["nurse"], json=body
+    )
+    assert response.status_code == 201, response.get_json()
+    assert_error(label(api, staff, saturday["id"]), 409, "corrected_dose")

@@ -245,3 +245,56 @@ def test_the_stock_report_downloads_from_its_page(client, staff, receive) -> Non
     assert "L-100" in response.get_data(as_text=True)
     bad = client.get("/stock/report?download=1&from=2026-11-16&to=2026-11-01&format=csv")
     assert bad.status_code == 422 and "after" in page_text(bad)
+
+
+def test_an_inventory_is_taken_on_its_screen(client, staff, receive) -> None:
+    from mat.stock.records import Inventory
+
+    receive("L-100", 1000)
+    signed_in(client, "nurse1")
+    form = client.get("/stock/inventories").get_data(as_text=True)
+    assert "take the initial inventory" in form
+    data = {
+        "csrf_token": hidden(form, "csrf_token"),
+        "kind": "initial",
+        "taken_on": "2026-11-16",
+        "taken_at": "opening",
+        "lines": "1",
+        "station-0": "window-1",
+        "product-0": METH,
+        "lot-0": "L-100",
+        "quantity-0": "1000",
+        "witness_username": "nurse2",
+        "witness_password": PASSWORD,
+    }
+    refused = client.post("/stock/inventories", data={**data, "quantity-0": "990"})
+    assert refused.status_code == 422 and "stock_reconciliation" in page_text(refused)
+    assert client.post("/stock/inventories", data=data).status_code == 303
+    page = page_text(client.get("/stock/inventories"))
+    assert "initial inventory of 2026-11-16 is recorded" in page
+    assert "next biennial inventory is due by 2028-11-16" in page
+    assert count(Inventory) == 1
+
+
+def test_form_106_and_form_41_on_their_screen(client, staff, factory, receive, on_hand) -> None:
+    from mat.stock.records import Destruction, TheftLossReport
+
+    factory.user("nurse", username="nurse3")
+    receive("L-100", 1000)
+    signed_in(client, "nurse1")
+    token = hidden(client.get("/stock/records").get_data(as_text=True), "csrf_token")
+    loss = {"csrf_token": token, "station": "window-1", "product": METH, "lot": "L-100",
+            "quantity": "50", "kind": "theft", "found_on": "2026-11-16",
+            "circumstances": "Cabinet found forced at opening."}  # fmt: skip
+    assert client.post("/stock/records/theft-loss", data=loss).status_code == 303
+    destroy = {"csrf_token": token, "station": "window-1", "product": METH, "lot": "L-100",
+               "quantity": "20", "method": "Chemical digester.", "reason": "Damaged bottle.",
+               "witness1_username": "nurse2", "witness1_password": PASSWORD}  # fmt: skip
+    refused = client.post("/stock/records/destruction", data=destroy)
+    assert refused.status_code == 422 and "witnessed by two people" in page_text(refused)
+    destroy |= {"witness2_username": "nurse3", "witness2_password": PASSWORD}
+    assert client.post("/stock/records/destruction", data=destroy).status_code == 303
+    page = page_text(client.get("/stock/records"))
+    assert "Cabinet found forced" in page and "Chemical digester." in page
+    assert count(TheftLossReport) == 1 and count(Destruction) == 1
+    assert on_hand() == {("window-1", METH, "L-100"): Decimal(980)}

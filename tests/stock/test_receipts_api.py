@@ -156,3 +156,14 @@ def test_stock_records_are_append_only_in_the_database(app, receive) -> None:
                 conn.execute(text(statement))
     finally:
         engine.dispose()
+
+
+def test_failed_witness_passwords_are_limited_but_refused_rules_are_not(receive) -> None:
+    for _ in range(12):  # refused by a rule (expired): never locks the clinic out
+        response = receive("L-1", 100, check=False, expires_on=TODAY - timedelta(days=1))
+        assert response.status_code == 422
+    statuses = [
+        receive("L-1", 100, check=False, witness=witness(password="guess-123456")).status_code
+        for _ in range(11)
+    ]
+    assert statuses[:10] == [422] * 10 and statuses[10] == 429
