@@ -13,6 +13,7 @@ from flask import current_app, g
 from mat.auth.access import ANY_ROLE, api_roles
 from mat.clock import clinic_now
 from mat.extensions import limiter
+from mat.idempotency import idempotent
 from mat.jsonio import ApiBlueprint
 from mat.profiles import Profile
 from mat.stock import counts, ledger, service
@@ -102,6 +103,7 @@ def on_hand(args: dict[str, Any]) -> Any:
 @blp.route("/stock/receipts", methods=["POST"])
 @limiter.limit(WITNESS_FAILURE_LIMIT, deduct_when=witness_failed)
 @api_roles("nurse", "admin")
+@idempotent
 @blp.arguments(ReceiptIn)
 @blp.response(201, ReceiptOut)
 def receive(data: dict[str, Any]) -> Any:
@@ -113,6 +115,7 @@ def receive(data: dict[str, Any]) -> Any:
 @blp.route("/stock/transfers", methods=["POST"])
 @limiter.limit(WITNESS_FAILURE_LIMIT, deduct_when=witness_failed)
 @api_roles("nurse", "admin")
+@idempotent
 @blp.arguments(TransferIn)
 @blp.response(201, TransferOut)
 def transfer(data: dict[str, Any]) -> Any:
@@ -123,6 +126,7 @@ def transfer(data: dict[str, Any]) -> Any:
 @blp.route("/stock/counts", methods=["POST"])
 @limiter.limit(WITNESS_FAILURE_LIMIT, deduct_when=witness_failed)
 @api_roles("nurse")
+@idempotent
 @blp.arguments(CountIn)
 @blp.response(201, CountOut)
 def count(data: dict[str, Any]) -> Any:

@@ -11,6 +11,7 @@ from mat.auth.access import ANY_ROLE, api_roles
 from mat.clock import clinic_now
 from mat.dosing.corrections import get_dose
 from mat.extensions import limiter
+from mat.idempotency import idempotent
 from mat.jsonio import ApiBlueprint
 from mat.stock import bottles, dea
 from mat.stock.api import WITNESS_FAILURE_LIMIT, witness_failed
@@ -47,6 +48,7 @@ def _file(content_type: str, description: str) -> dict[str, Any]:
 @blp.route("/stock/inventories", methods=["POST"])
 @limiter.limit(WITNESS_FAILURE_LIMIT, deduct_when=witness_failed)
 @api_roles("nurse", "admin")
+@idempotent
 @blp.arguments(InventoryIn)
 @blp.response(201, InventoryOut)
 def record_inventory(data: dict[str, Any]) -> Any:
@@ -81,6 +83,7 @@ def theft_loss_reports() -> Any:
 @blp.route("/stock/destructions", methods=["POST"])
 @limiter.limit(WITNESS_FAILURE_LIMIT, deduct_when=witness_failed)
 @api_roles("nurse", "admin")
+@idempotent
 @blp.arguments(DestructionIn)
 @blp.response(201, DestructionOut)
 def record_destruction(data: dict[str, Any]) -> Any:

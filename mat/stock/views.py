@@ -22,13 +22,23 @@ from mat.formulary.models import Medication
 from mat.stock import counts, dea, service
 from mat.stock.api import on_hand_rows
 from mat.stock.models import StockReceipt
-from mat.stock.pages import amount, form_values, load, show_refusals, text, witness_of
+from mat.stock.pages import (
+    amount,
+    form_values,
+    load,
+    new_form_token,
+    show_refusals,
+    spend_form_token,
+    text,
+    witness_of,
+)
 from mat.stock.report_files import stock_report_download
 from mat.stock.schemas import RecallQuery, ReceiptIn, StationIn, StockReportQuery, TransferIn
 from mat.stock.window import choose_station, current_station
 
 bp = Blueprint("stock", __name__, url_prefix="/stock")
 bp.add_app_template_filter(amount, "amount")
+bp.add_app_template_global(new_form_token, "form_token")
 RECENT_DAYS = 30
 
 
@@ -104,6 +114,7 @@ def receive() -> Any:
         {**{name: text(name) for name in fields}, "witness": witness_of()},
         "The receipt is incomplete.",
     )
+    spend_form_token("receipt")
     receipt = service.receive(data, g.actor, clinic_now(), _profile())
     flash(
         f"Received {receipt.quantity.normalize():f} {receipt.lot.medication.unit} of "
@@ -123,6 +134,7 @@ def transfer() -> Any:
         {**{name: text(name) for name in fields}, "witness": witness_of()},
         "The transfer is incomplete.",
     )
+    spend_form_token("transfer")
     moved = service.transfer(data, g.actor, clinic_now(), _profile())
     flash(
         f"Moved {moved.quantity.normalize():f} of lot {moved.lot.lot_number} from "

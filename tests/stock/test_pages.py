@@ -44,6 +44,7 @@ RECEIPT = {
     "station": "window-1",
     "witness_username": "nurse2",
     "witness_password": PASSWORD,
+    "form_token": "receipt-form-1",
 }
 
 
@@ -55,6 +56,9 @@ def test_a_nurse_receives_stock_on_the_stock_page(client, staff, on_hand) -> Non
     assert "Received 1000 mL of METH-10MGML lot L-100 at window-1" in text
     assert "L-100" in text and "Mallinckrodt" in text
     assert on_hand() == {("window-1", METH, "L-100"): Decimal(1000)}
+    again = client.post("/stock/receipts", data={**RECEIPT, "csrf_token": csrf(client)})
+    assert again.status_code == 409 and "already sent" in page_text(again)
+    assert on_hand() == {("window-1", METH, "L-100"): Decimal(1000)}  # received once
 
 
 def test_a_refused_receipt_is_shown_with_its_rule_and_the_values_kept(client, staff) -> None:
@@ -108,6 +112,7 @@ def test_a_count_with_a_variance_and_its_resolution(client, staff, receive) -> N
         "quantity-0": "990",
         "witness_username": "nurse2",
         "witness_password": PASSWORD,
+        "form_token": hidden(form, "form_token"),
     }
     refused = client.post("/stock/count", data=data)
     assert refused.status_code == 422
@@ -266,6 +271,7 @@ def test_an_inventory_is_taken_on_its_screen(client, staff, receive) -> None:
         "quantity-0": "1000",
         "witness_username": "nurse2",
         "witness_password": PASSWORD,
+        "form_token": hidden(form, "form_token"),
     }
     refused = client.post("/stock/inventories", data={**data, "quantity-0": "990"})
     assert refused.status_code == 422 and "stock_reconciliation" in page_text(refused)
@@ -289,7 +295,8 @@ def test_form_106_and_form_41_on_their_screen(client, staff, factory, receive, o
     assert client.post("/stock/records/theft-loss", data=loss).status_code == 303
     destroy = {"csrf_token": token, "station": "window-1", "product": METH, "lot": "L-100",
                "quantity": "20", "method": "Chemical digester.", "reason": "Damaged bottle.",
-               "witness1_username": "nurse2", "witness1_password": PASSWORD}  # fmt: skip
+               "witness1_username": "nurse2", "witness1_password": PASSWORD,
+               "form_token": "destroy-1"}  # fmt: skip
     refused = client.post("/stock/records/destruction", data=destroy)
     assert refused.status_code == 422 and "witnessed by two people" in page_text(refused)
     destroy |= {"witness2_username": "nurse3", "witness2_password": PASSWORD}

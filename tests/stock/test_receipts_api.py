@@ -167,3 +167,16 @@ def test_failed_witness_passwords_are_limited_but_refused_rules_are_not(receive)
         for _ in range(11)
     ]
     assert statuses[:10] == [422] * 10 and statuses[10] == 429
+
+
+def test_a_receipt_retried_with_its_idempotency_key_is_stored_once(api, staff, on_hand) -> None:
+    body = {"product": METH, "lot": "L-1", "expires_on": (TODAY + timedelta(days=90)).isoformat(),
+            "quantity": 100, "supplier": "Supplier", "order_form": "CSOS-0001",
+            "witness": witness()}  # fmt: skip
+    headers = {"Idempotency-Key": "receipt-L-1"}
+    first = api("post", "/api/v1/stock/receipts", as_=staff["nurse"], json=body, headers=headers)
+    again = api("post", "/api/v1/stock/receipts", as_=staff["nurse"], json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert on_hand() == {("window-1", METH, "L-1"): Decimal(100)} and count(StockReceipt) == 1
