@@ -47,8 +47,11 @@ def _lock_station(station_id: int) -> dict[int, Decimal]:
     """Hold the station's balances still while it is counted; (lot id -> on hand)."""
     session = db.session
     hold_writer_lock(session)  # SQLite: the one writer from here on; PostgreSQL: the rows below
-    stmt = select(StockBalance.lot_id, StockBalance.on_hand).where(
-        StockBalance.station_id == station_id
+    # Rows locked in one order (lot id), so two counts of a station wait rather than deadlock.
+    stmt = (
+        select(StockBalance.lot_id, StockBalance.on_hand)
+        .where(StockBalance.station_id == station_id)
+        .order_by(StockBalance.lot_id)
     )
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()

@@ -79,7 +79,9 @@ def record_inventory(data: dict[str, Any], by: User, now: datetime, profile: Pro
     ):
         raise Conflict("The initial inventory is already recorded.", code="initial_exists")
     hold_writer_lock(db.session)
-    stmt = select(StockBalance.station_id, StockBalance.lot_id, StockBalance.on_hand)
+    stmt = select(StockBalance.station_id, StockBalance.lot_id, StockBalance.on_hand).order_by(
+        StockBalance.id
+    )  # locked in one order, like every writer of several balances
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     expected = {(s, lot): ledger.exact(q) for s, lot, q in db.session.execute(stmt)}

@@ -206,6 +206,10 @@ def transfer(data: dict[str, Any], by: User, now: datetime, profile: Profile) ->
         )
     assert signer is not None
     quantity: Decimal = data["quantity"]
+    # The two balances are changed in station order, as a twin transfer the other way would,
+    # so two transfers of one lot wait for each other rather than deadlock (PostgreSQL).
+    if target.id < source.id:
+        ledger.add(target.id, lot.id, quantity)
     if not ledger.take(source.id, lot.id, quantity):
         held = quantity_text(medication.as_product(), ledger.on_hand(source.id, lot.id))
         message = (
@@ -214,7 +218,8 @@ def transfer(data: dict[str, Any], by: User, now: datetime, profile: Profile) ->
         )
         violation = Violation("stock_insufficient", profile.severity("stock_insufficient"), message)
         raise RuleViolation(message, code="stock_insufficient", violations=[violation])
-    ledger.add(target.id, lot.id, quantity)
+    if target.id > source.id:
+        ledger.add(target.id, lot.id, quantity)
     moved = StockTransfer(
         lot_id=lot.id,
         from_station_id=source.id,
