@@ -70,6 +70,9 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "SQLALCHEMY_DATABASE_URI": env.get("MAT_DATABASE_URL", default_db),
         "MAT_CLINIC_TZ": zone_name,
         "MAT_CLINIC_NAME": env.get("MAT_CLINIC_NAME", "Demo Opioid Treatment Program"),
+        # Printed on take-home bottle labels (optional: a label leaves them out when unset).
+        "MAT_CLINIC_ADDRESS": env.get("MAT_CLINIC_ADDRESS", ""),
+        "MAT_CLINIC_PHONE": env.get("MAT_CLINIC_PHONE", ""),
         "MAT_RULE_PROFILE": env.get("MAT_RULE_PROFILE", "us-federal"),
         # The audit chain's key (mat.audit.keys): derived from SECRET_KEY when not set.
         "MAT_AUDIT_KEY": audit_key,

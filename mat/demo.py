@@ -15,7 +15,8 @@ from sqlalchemy import select
 from mat.auth.models import User
 from mat.auth.service import create_user
 from mat.clock import clinic_now, clinic_today
-from mat.demo_history import Staff, seed_history
+from mat.demo_history import HISTORY_DAYS, Staff, seed_history
+from mat.demo_stock import count_yesterday, receive_demo_stock
 from mat.dosing.safety import close_clinic
 from mat.errors import Conflict
 from mat.extensions import db
@@ -122,7 +123,12 @@ def seed_demo_clinic(seed: int = 20261124, *, demo_mode: bool = False) -> None:
         prescriber=users["dr.okafor"],
         witness_password=NURSE_PASSWORD,
     )
-    seed_history(patients, staff, today, current_app.extensions["mat_profile"], rng)
+    profile = current_app.extensions["mat_profile"]
+    first = today - timedelta(days=HISTORY_DAYS)
+    nurses = staff.nurses
+    receive_demo_stock(first, nurses[0], nurses[1], NURSE_PASSWORD, profile)
+    seed_history(patients, staff, today, profile, rng)
+    count_yesterday(today, nurses[0], nurses[1], NURSE_PASSWORD, profile)
     g.actor = users["admin"]
     thursday = today + timedelta(days=(3 - today.weekday()) % 7 or 7)
     close_clinic({"date": thursday, "reason": "Staff training day"}, users["admin"], clinic_now())

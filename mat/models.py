@@ -27,12 +27,25 @@ from mat.orders.models import (
     TakeHomeException,
 )
 from mat.patients.models import EpisodeDischarge, Patient, PatientEpisode
+from mat.stock.models import Lot, Station, StockBalance, StockMovement, StockReceipt, StockTransfer
+from mat.stock.records import (
+    BottleReturn,
+    Destruction,
+    Inventory,
+    InventoryLine,
+    StockCount,
+    StockCountLine,
+    TheftLossReport,
+    VarianceResolution,
+)
 
 __all__ = [
     "ApiToken",
     "AuditCheckpoint",
     "AuditEvent",
+    "BottleReturn",
     "ClinicClosure",
+    "Destruction",
     "Dose",
     "DoseCorrection",
     "DrugScreen",
@@ -40,19 +53,31 @@ __all__ = [
     "Hold",
     "HoldRelease",
     "IdempotentRequest",
+    "Inventory",
+    "InventoryLine",
+    "Lot",
     "Medication",
     "Order",
     "OrderDiscontinuation",
     "PasswordReset",
     "Patient",
     "PatientEpisode",
+    "Station",
+    "StockBalance",
+    "StockCount",
+    "StockCountLine",
+    "StockMovement",
+    "StockReceipt",
+    "StockTransfer",
     "TakeHomeAuthorization",
     "TakeHomeException",
     "TakeHomeLoss",
     "TakeHomeLossReview",
+    "TheftLossReport",
     "User",
     "UserRole",
     "UserSession",
+    "VarianceResolution",
     "WithheldDose",
 ]
 

@@ -81,6 +81,11 @@ def register(app: Flask) -> None:
     from mat.patients.api import blp as patients_api
     from mat.reports.api import blp as reports_api
     from mat.reports.views import bp as reports_pages
+    from mat.stock.api import blp as stock_api
+    from mat.stock.api_records import blp as stock_records_api
+    from mat.stock.views import bp as stock_pages
+    from mat.stock.views_records import bp as stock_record_pages
+    from mat.stock.views_window import bp as stock_window_pages
 
     for blueprint in (
         auth_api,
@@ -92,6 +97,8 @@ def register(app: Flask) -> None:
         dosing_loss_api,
         audit_api,
         reports_api,
+        stock_api,
+        stock_records_api,
     ):
         # The API authenticates with bearer tokens, never cookies, so CSRF tokens do not apply.
         csrf.exempt(blueprint)
@@ -100,5 +107,8 @@ def register(app: Flask) -> None:
     app.register_blueprint(audit_pages)
     app.register_blueprint(dosing_pages)
     app.register_blueprint(reports_pages)
+    app.register_blueprint(stock_pages)
+    app.register_blueprint(stock_record_pages)
+    app.register_blueprint(stock_window_pages)
     DETAIL_PARTS["active_order"] = active_order_answer
     DETAIL_PARTS["open_holds"] = open_holds_answer

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from mat.auth.models import User
 from mat.dosing.models import Dose, DoseCorrection, DrugScreen, Hold
@@ -113,6 +113,11 @@ def test_demo_seed_creates_the_demo_clinic_once(app, client) -> None:
     assert [e["number"] for e in record["episodes"]] == [1, 2] and record["status"] == "active"
     plan = client.get(f"/api/v1/patients/{back.id}/dose-plan", headers=headers).get_json()
     assert (plan["status"], plan["dose_mg"], plan["take_home_ceiling_days"]) == ("due", 30, 7)
+    # Every demo dose drew from a lot received on the first day; yesterday's count is open.
+    from mat.stock.counts import variances
+
+    assert db.session.scalar(select(func.count()).where(Dose.lot_id.is_(None))) == 0
+    assert [c.station.code for c in variances()] == ["window-1"]
     assert run(app, "audit", "verify").exit_code == 0
     app.config["MAT_DEMO"] = True  # the make run clinic: seeding twice is said as such
     again = run(app, "demo", "seed")

@@ -19,6 +19,7 @@ from mat.auth.sessions import end, renew
 from mat.clock import clinic_now
 from mat.errors import MatError
 from mat.extensions import limiter
+from mat.stock.counts import variances
 
 bp = Blueprint("auth", __name__)
 
@@ -28,23 +29,37 @@ ROLE_HOME: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
     "nurse": (
         "Dosing window",
         "Record observed and take-home doses, holds and screens.",
-        (("Dosing window", "dosing.window"), ("Today's dispensing log", "reports.index")),
+        (
+            ("Dosing window", "dosing.window"),
+            ("Today's dispensing log", "reports.index"),
+            ("Stock and receipts", "stock.index"),
+            ("Daily count", "stock_records.count_form"),
+        ),
     ),
     "prescriber": (
         "Orders",
         "Sign and adjust induction, titration, maintenance and taper orders (through the API "
         "for now: POST /api/v1/patients/<id>/orders/preview, then /orders).",
-        (),
+        (("Stock variances to resolve", "stock_records.variances"),),
     ),
     "auditor": (
         "Audit",
         "Export dispensing logs and patient histories, and check the audit trail.",
-        (("Audit trail", "audit.events"), ("Dispensing logs and histories", "reports.index")),
+        (
+            ("Audit trail", "audit.events"),
+            ("Dispensing logs and histories", "reports.index"),
+            ("Stock and DEA records", "stock.index"),
+            ("Stock report", "stock.report"),
+        ),
     ),
     "admin": (
         "Administration",
         "Manage users, clinic closures and the formulary; download the dispensing log.",
-        (("Dispensing logs", "reports.index"),),
+        (
+            ("Dispensing logs", "reports.index"),
+            ("Stock, stations and receipts", "stock.index"),
+            ("Stock report", "stock.report"),
+        ),
     ),
 }
 
@@ -160,4 +175,5 @@ def password_reset() -> Any:
 @roles_required(*ANY_ROLE)
 def home() -> Any:
     sections = [(role, *ROLE_HOME[role]) for role in ROLE_HOME if current_user.has_role(role)]
-    return render_template("home.html", sections=sections)
+    # Open stock variances are every staff member's business until resolved (mat.stock).
+    return render_template("home.html", sections=sections, open_variances=variances())

@@ -85,9 +85,14 @@ def record_dose(data: dict[str, Any], patient_id: int) -> Any:
 @blp.response(201, TakeHomesOut)
 def take_homes(data: dict[str, Any], patient_id: int) -> Any:
     doses = service.dispense_take_homes(
-        patient_id, data["dates"], g.actor, clinic_now(), _profile()
+        patient_id, data["dates"], g.actor, clinic_now(), _profile(), **_station(data)
     )
     return {"doses": doses}
+
+
+def _station(data: dict[str, Any]) -> dict[str, str]:
+    """The station the doses are drawn at, when the body names one (mat.stock)."""
+    return {"station": data["station"]} if data.get("station") else {}
 
 
 @blp.route("/doses/<int:dose_id>/corrections", methods=["POST"])

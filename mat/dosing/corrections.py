@@ -9,6 +9,8 @@ after the patient has left with it, a dose lost, stolen or spilled is a loss rep
 (``mat/dosing/loss_reports.py``), which a prescriber reviews. A correction without a witness is
 refused as ``witness_required``, like one with a wrong one; every reason is given at once, and
 a witness's password is not checked for a correction refused anyway.
+the slot may be dosed again (as the next ``attempt``), and both show in every log. A void puts
+the dose's quantity back into its lot, a spill leaves it written off (``mat.stock.draws``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from mat.dosing.situation import lock_patient
 from mat.errors import Conflict, MatError, NotFound, RuleViolation
 from mat.extensions import db
 from mat.profiles import Profile
+from mat.stock.draws import return_for_correction
 from mat.violations import Violation
 
 
@@ -131,6 +134,7 @@ def correct_dose(
     )
     db.session.add(correction)
     db.session.flush()
+    return_for_correction(dose, correction, by, now)
     record(
         f"dose.{data['kind']}",
         entity_type="dose",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -30,6 +31,9 @@ from mat.database import utcnow
 from mat.extensions import db
 from mat.formulary.models import Medication
 from mat.orders.models import TakeHomeException
+
+if TYPE_CHECKING:  # mapped in mat.stock.models (imported by mat.models with every model)
+    from mat.stock.models import Lot, Station
 
 MODES = ("observed", "take_home")
 CORRECTION_KINDS = ("void", "spill")
@@ -68,9 +72,15 @@ class Dose(db.Model):  # type: ignore[name-defined,misc]
     take_home_exception_id: Mapped[int | None] = mapped_column(
         ForeignKey("take_home_exceptions.id")
     )
+    # Where the dose was drawn (mat.stock): the station, and the lot of a product whose stock
+    # is tracked (None before its first receipt, and on rows from before stock tracking).
+    station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
+    lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)
 
     medication: Mapped[Medication] = relationship(lazy="joined")
     dispenser: Mapped[User] = relationship(lazy="joined")
+    station: Mapped[Station | None] = relationship()
+    lot: Mapped[Lot | None] = relationship()
     correction: Mapped[DoseCorrection | None] = relationship(
         back_populates="dose", lazy="selectin", uselist=False
     )

@@ -11,6 +11,8 @@ from mat.dosing.models import LOSS_DECISIONS, LOSS_KINDS
 from mat.dosing.screens import PANEL
 from mat.orders.schemas import SLOT, SignerOut, ViolationOut
 from mat.schema_fields import amount, clinic_date, clinic_text
+from mat.stock.fields import station_field
+from mat.stock.rules import units_of
 
 SCREEN_SUBSTANCES = PANEL  # the screen panel (mat/dosing/screens.py)
 REASON = validate.Length(min=3, max=2000)
@@ -26,6 +28,7 @@ class DoseIn(Schema):
     late_entry_reason = clinic_text(
         multiline=True, load_default=None, validate=validate.Length(max=2000)
     )
+    station = station_field()
 
 
 class WithheldIn(Schema):
@@ -35,6 +38,7 @@ class WithheldIn(Schema):
 
 class TakeHomeRequestIn(Schema):
     dates = fields.List(clinic_date(), required=True, validate=validate.Length(min=1, max=28))
+    station = station_field()
 
 
 class WitnessIn(Schema):
@@ -176,6 +180,13 @@ class DoseOut(Schema):
     take_home_exception = fields.Function(
         lambda d: d.take_home_exception.number if d.take_home_exception_id else None
     )
+    # Where it was drawn (mat.stock): tablets or films of a solid form, the station, the lot.
+    units = fields.Function(
+        lambda dose: units_of(dose.medication.as_product(), dose.amount_mg),
+        metadata={"type": "number", "nullable": True},
+    )
+    station = fields.Function(lambda dose: dose.station.code if dose.station else None)
+    lot = fields.Function(lambda dose: dose.lot.lot_number if dose.lot else None)
 
 
 class TakeHomesOut(Schema):

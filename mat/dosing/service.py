@@ -53,6 +53,8 @@ from mat.orders.service import governing_order, patient_orders, schedule_between
 from mat.patients.models import Patient
 from mat.patients.service import get_patient
 from mat.profiles import Profile
+from mat.stock.draws import draw_for_dose
+from mat.stock.rules import DEFAULT_STATION
 from mat.violations import Violation, blocking, rule_ids, warnings
 
 # A dose may be back-entered (downtime) up to this many days after its date; older gaps are a
@@ -171,11 +173,13 @@ def _insert_dose(
     now: datetime,
     found: list[Violation],
     profile: Profile,
+    station: str = DEFAULT_STATION,
     **flags: Any,
 ) -> Dose:
-    """Insert the planned dose as given now by ``by``, with the warnings and the profile that
-    judged it. Flushed at once, so a lost race is a 409 here rather than a failed commit later
-    (after the error the transaction is only rolled back, by the error handler)."""
+    """Insert the planned dose as given now by ``by`` at ``station``, with the warnings and the
+    profile that judged it, drawn from the station's stock (``mat.stock.draws``). Flushed at
+    once, so a lost race is a 409 here rather than a failed commit later (after the error the
+    transaction is only rolled back, by the error handler)."""
     dose = Dose(
         patient_id=patient_id,
         order_id=order.id,
@@ -193,6 +197,7 @@ def _insert_dose(
         profile_version=profile.version,
         **flags,
     )
+    draw_for_dose(dose, order.medication, station, now.date(), profile)
     db.session.add(dose)
     try:
         db.session.flush()
@@ -247,6 +252,7 @@ def record_dose(
         now,
         found,
         profile,
+        station=data.get("station") or DEFAULT_STATION,
         late_entry_reason=(data.get("late_entry_reason") or "").strip() or None,
     )
     record(
@@ -277,7 +283,12 @@ def _asked(
 
 
 def dispense_take_homes(
-    patient_id: int, dates: list[date], by: User, now: datetime, profile: Profile
+    patient_id: int,
+    dates: list[date],
+    by: User,
+    now: datetime,
+    profile: Profile,
+    station: str = DEFAULT_STATION,
 ) -> list[Dose]:
     """Hand out take-home doses for ``dates``: every planned slot of each date, all or nothing."""
     lock_patient(patient_id)
@@ -316,6 +327,7 @@ def dispense_take_homes(
                     now,
                     found,
                     profile,
+                    station=station,
                     closure_dose=day in closures,
                     take_home_exception_id=excepted[day].id if day in excepted else None,
                 )

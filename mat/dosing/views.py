@@ -43,6 +43,7 @@ from mat.dosing.take_home_facts import loss_report_dates
 from mat.dosing.take_home_rules import loss_report_violations
 from mat.errors import Conflict, InvalidInput, MatError, flatten_field_errors, respond
 from mat.extensions import db
+from mat.formulary.models import Medication
 from mat.idempotency import IdempotentRequest
 from mat.orders.exceptions import exception_spans
 from mat.orders.schedule import mg_text
@@ -52,6 +53,7 @@ from mat.patients.models import Patient
 from mat.patients.schemas import PatientSearch
 from mat.patients.service import get_patient, search_patients
 from mat.profiles import Profile
+from mat.stock.window import WindowStock, current_station, units_text, window_stock
 from mat.violations import Violation
 
 bp = Blueprint("dosing", __name__, url_prefix="/window")
@@ -161,6 +163,8 @@ def _patient_page(
         take_home_days=_take_home_days(patient_id, orders, today),
         checked=set(checked),
         give_token=secrets.token_urlsafe(16),
+        stock=_stock(patient_id, plan, today),
+        units_text=units_text,
         error=error,
         failed=failed,
         zone=clinic_zone(),
@@ -170,11 +174,23 @@ def _patient_page(
     return page, status
 
 
+def _stock(patient_id: int, plan: service.DosePlan, today: date) -> WindowStock:
+    """The station, the lot the due dose would come from, labels and bottles (mat.stock)."""
+    medication = None
+    if plan.status == "due" and plan.medication and plan.planned:
+        medication = db.session.scalar(select(Medication).where(Medication.code == plan.medication))
+    amount = plan.planned.dose_mg if plan.planned else None
+    return window_stock(patient_id, medication, amount, today, _profile(), current_station())
+
+
 def _dose_row(dose: Dose) -> dict[str, Any]:
     return {
         "time": _local_time(dose.dispensed_at),
         "amount": mg_text(dose.amount_mg),
-        "volume": _ml_text(dose.volume_ml) if dose.volume_ml is not None else "",
+        "volume": _ml_text(dose.volume_ml)
+        if dose.volume_ml is not None
+        else units_text(dose.medication, dose.amount_mg),
+        "lot": dose.lot.lot_number if dose.lot else "",
         "slot": dose.slot,
         "mode": dose.mode.replace("_", "-"),
         "initials": dose.dispenser.initials,
@@ -243,6 +259,7 @@ def give(patient_id: int) -> Any:
         )
     form = {k: request.form.get(k) for k in ("amount_mg", "slot", "date")}
     form["amount_mg"] = _form_number(form["amount_mg"])
+    form["station"] = current_station()
     data = _load(DoseIn(), form, "The form is incomplete; reload the page.")
     key = GIVE_KEY_PREFIX + token
     _refuse_used_token(key)
@@ -257,10 +274,13 @@ def give(patient_id: int) -> Any:
         )
     )
     db.session.flush()
-    volume = f" ({_ml_text(dose.volume_ml)})" if dose.volume_ml is not None else ""
+    measure = _ml_text(dose.volume_ml) if dose.volume_ml is not None else ""
+    measure = measure or units_text(dose.medication, dose.amount_mg)
+    volume = f" ({measure})" if measure else ""
+    lot = f", lot {dose.lot.lot_number}" if dose.lot else ""
     flash(
         f"Recorded: {mg_text(dose.amount_mg)}{volume} {dose.medication.name}, slot {dose.slot}, "
-        f"at {_local_time(dose.dispensed_at)} by {current_user.initials}.",
+        f"at {_local_time(dose.dispensed_at)} by {current_user.initials}{lot}.",
         "success",
     )
     return _back(patient_id)
@@ -329,8 +349,11 @@ def take_homes(patient_id: int) -> Any:
         "Tick at least one date to hand out.",
     )
     doses = service.dispense_take_homes(
-        patient_id, data["dates"], g.actor, clinic_now(), _profile()
+        patient_id, data["dates"], g.actor, clinic_now(), _profile(), station=current_station()
     )
     days = ", ".join(d.strftime("%a %d %b") for d in sorted({d.service_date for d in doses}))
-    flash(f"Take-home doses handed out ({len(doses)}): {days}.", "success")
+    flash(
+        f"Take-home doses handed out ({len(doses)}): {days}. Print a label for each bottle.",
+        "success",
+    )
     return _back(patient_id)

@@ -76,6 +76,8 @@ _FACTOR = _Number(Decimal, "lower", Decimal(1), least_inclusive=False)  # 1x wou
 _FRACTION = _Number(Decimal, "lower", Decimal(0), least_inclusive=False, most=Decimal(1))
 _MAX_DAYS = _Number(int, "lower", Decimal(1))
 _MIN_DAYS = _Number(int, "higher", Decimal(1))
+# A count's tolerance (clinical-rules.md, stock_reconciliation): 0 is allowed (no tolerance).
+_TOLERANCE = _Number(Decimal, "lower", Decimal(0))
 
 NUMBERS: dict[str, _Number] = {
     "methadone_first_day_max_mg": _MG,
@@ -102,6 +104,9 @@ NUMBERS: dict[str, _Number] = {
     "drug_screens_per_year": _Number(int, "higher", Decimal(1), most=Decimal(365)),
     "take_home_loss_reports": _MAX_DAYS,  # fewer losses before the warning is stricter
     "take_home_loss_window_days": _MIN_DAYS,  # a longer look-back window is stricter
+    "stock_tolerance_liquid_percent": _TOLERANCE,
+    "stock_tolerance_liquid_min_ml": _TOLERANCE,
+    "stock_tolerance_solid_units": _TOLERANCE,
 }
 PER_SUBSTANCE: dict[str, _Number] = {
     "absolute_ceiling_mg": _MG,
@@ -144,6 +149,11 @@ class Profile:
     drug_screens_per_year: int
     take_home_loss_reports: int
     take_home_loss_window_days: int
+    # stock_reconciliation: a liquid line may differ by the larger of this percent of the day's
+    # volume drawn from the lot and this many mL; a solid line by this many units.
+    stock_tolerance_liquid_percent: Decimal
+    stock_tolerance_liquid_min_ml: Decimal
+    stock_tolerance_solid_units: Decimal
     absolute_ceiling_mg: tuple[tuple[str, Decimal], ...]  # substance -> mg; absent: no ceiling
     reinduction_missed_days: tuple[tuple[str, int], ...]  # substance -> consecutive missed days
     split_min_interval_hours: tuple[tuple[str, int], ...]  # substance -> hours; absent: none

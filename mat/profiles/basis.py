@@ -64,6 +64,10 @@ NUMBER_BASIS: dict[str, Basis] = {
     # Corrections: the rule book gives the loss count no source; it is a program default.
     "take_home_loss_reports": "policy",
     "take_home_loss_window_days": "policy",
+    # Controlled-substance stock: the daily count is law, its tolerance is policy.
+    "stock_tolerance_liquid_percent": "policy",
+    "stock_tolerance_liquid_min_ml": "policy",
+    "stock_tolerance_solid_units": "policy",
 }
 
 RULE_BASIS: dict[str, RuleBasis] = {
@@ -106,6 +110,12 @@ RULE_BASIS: dict[str, RuleBasis] = {
     "witness_required": "safeguard",
     "take_home_correction": "safeguard",
     "take_home_loss": "policy",
+    # Controlled-substance stock (DEA 21 CFR 1304.11, 1304.22, 1301.74)
+    "stock_receipt": "law",
+    "stock_expired": "safeguard",
+    "stock_insufficient": "safeguard",
+    "stock_reconciliation": "law",
+    "stock_loss_report": "law",
 }
 
 # Rules whose severity is always ``warn`` (see the module docstring).

@@ -39,6 +39,7 @@ from mat.reports.pdf_page import (
     PageFrame,
     TotalPagesCanvas,
 )
+from mat.stock.rules import quantity_text, units_of
 
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=11)
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=8, leading=10)
@@ -206,6 +207,13 @@ def _chart(history: History) -> list[Any]:
     return [Paragraph("Planned and given dose per day (mg)", HEADING), drawing]
 
 
+def _quantity(dose: Any) -> str:
+    """mL of a liquid, tablets or films of a solid form (``mat.stock``)."""
+    product = dose.medication.as_product()
+    quantity = dose.volume_ml if product.is_liquid else units_of(product, dose.amount_mg)
+    return "" if quantity is None else quantity_text(product, quantity)
+
+
 def _status(dose: Any) -> str:
     if dose.correction is not None:
         return f"{dose.correction.kind}ed"
@@ -228,7 +236,8 @@ def _note(dose: Any) -> str:
 def _records(history: History) -> list[Any]:
     doses = [
         [d.service_date, d.slot, d.mode.replace("_", "-"), amount_text(d.amount_mg),
-         amount_text(d.volume_ml), d.dispenser.initials, _status(d), _note(d)]
+         _quantity(d), d.lot.lot_number if d.lot else "", d.dispenser.initials, _status(d),
+         _note(d)]
         for d in history.doses
     ]  # fmt: skip
     holds = [
@@ -261,8 +270,8 @@ def _records(history: History) -> list[Any]:
     reminders = [_p(f"{v.rule}: {v.message}", BODY) for v in history.reminders]
     return [
         *_section("Doses", doses, "No doses in these days.", _table(
-            ["Date", "Slot", "Mode", "mg", "mL", "By", "Status", "Note"], doses,
-            [58, 36, 52, 36, 36, 30, 74, 201])),
+            ["Date", "Slot", "Mode", "mg", "Qty", "Lot", "By", "Status", "Note"], doses,
+            [58, 36, 52, 34, 42, 50, 28, 74, 149])),
         *_section("Holds", holds, "No holds in these days.", _table(
             ["Set", "Reason", "By", "Released"], holds, [82, 191, 30, 220])),
         *_section("Drug screens", screens, "No drug screens collected in these days.", _table(

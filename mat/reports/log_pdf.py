@@ -4,13 +4,14 @@ Layout: one block per clinic day and dispenser (the daily log groups rows by dis
 clinical-rules.md "Records"), each ending with that dispenser's day totals by product and a line
 for their initials; then a summary per product over the whole range and a product legend.
 Late entries and corrections are flagged in words (LATE, VOID of #id, SPILL of #id) on a grey
-band, so they stand out on a black-and-white printout; so are take-homes an SMA-168 exception let
-pass the ceiling (EXC and the exception's number, ``take_home_exception``). A take-home row names
-the day the dose is for.
+band, so they stand out on a black-and-white printout, and a dose row that a correction voided
+or spilled says so itself (VOIDED, SPILLED); so are take-homes an SMA-168 exception let pass the
+ceiling (EXC and the exception's number, ``take_home_exception``). A take-home row names the day
+the dose is for. Each row names its lot, and its quantity in mL or in tablets or films.
 
-Totals count dose rows as handed out; corrections are totalled on their own lines (a void says
-the dose row was an error, a spill that the dose was lost): the reader sees both, nothing is
-netted silently.
+Totals are net of voids and spills: they count the dose rows that stand (observed, take-home),
+and list the voided and spilled dose rows of the block on their own lines, "not counted"; the
+correction rows themselves are the record of who corrected what, and are not totalled.
 
 reportlab keeps the whole document in memory until it is saved, so the API caps the PDF's range
 (``MAX_PDF_DAYS`` in ``mat.reports.schemas``); CSV and JSON stream any range.
@@ -24,41 +25,51 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import BinaryIO
 
-from mat.reports.log_rows import LogEntry, LogQuery, amount_text
+from mat.reports.log_rows import LogEntry, LogQuery, LogRow, amount_text
 from mat.reports.pdf_page import TEXT_WIDTH, PageFrame, ReportCanvas
 
 LINE = 11.0
 # (title, x from the left margin, width, right-aligned): 523 pt, the width A4 allows.
 TABLE = (
-    ("Time", 0, 28, False),
-    ("MRN", 28, 58, False),
-    ("Patient", 86, 106, False),
-    ("Product", 192, 64, False),
-    ("Mode", 256, 48, False),  # "take-home" whole in DejaVu Sans 8 pt (43 pt)
-    ("mg", 304, 28, True),
-    ("mL", 332, 24, True),
-    ("Dose #", 362, 36, False),  # 6 digits whole; a gap after mL keeps columns apart
-    ("Flags", 398, TEXT_WIDTH - 398, False),  # "LATE entered 11-17 10:00" in bold: 117 pt
+    ("Time", 0, 28, False),  # "23:59" whole (23 pt), and a gap before the MRN
+    ("MRN", 28, 59, False),  # "BULK-000004" whole (55 pt)
+    ("Patient", 87, 78, False),
+    ("Product", 165, 64, False),  # "METH-10MGML" whole (60 pt)
+    ("Mode", 229, 47, False),  # "take-home" whole in DejaVu Sans 8 pt (43 pt)
+    ("mg", 276, 26, True),
+    ("Qty", 302, 36, True),  # "12.5 mL", "2 film"
+    ("Lot", 344, 43, False),  # a 6 pt gap after Qty keeps the columns apart
+    ("Dose #", 387, 30, False),  # 6 digits whole
+    ("Flags", 417, TEXT_WIDTH - 417, False),  # "LATE entered 11-17 10:00", bold 7 pt: 103
 )
+FLAG_SIZE = 7.0
 
 
 @dataclass
 class Tally:
     count: int = 0
     mg: Decimal = Decimal(0)
-    ml: Decimal = Decimal(0)
+    quantity: Decimal = Decimal(0)  # mL of a liquid, units of a solid
 
-    def add(self, mg: Decimal, ml: Decimal | None) -> None:
+    def add(self, mg: Decimal, quantity: Decimal | None) -> None:
         self.count += 1
         self.mg += mg
-        self.ml += ml or 0
+        self.quantity += quantity or 0
+
+
+def quantity_unit(form: str, quantity: Decimal) -> str:
+    """``mL`` for liquids; ``tablet(s)``/``film(s)`` for solids."""
+    if form == "liquid":
+        return "mL"
+    return form if 0 < quantity <= 1 else f"{form}s"
 
 
 @dataclass
 class ProductTotals:
-    """One product's totals: doses by mode, and the corrections recorded, by kind."""
+    """One product's totals, net of voids and spills: the dose rows that stand, by mode, and the
+    dose rows a correction voided or spilled, by kind."""
 
-    liquid: bool
+    form: str
     observed: Tally = field(default_factory=Tally)
     take_home: Tally = field(default_factory=Tally)
     void: Tally = field(default_factory=Tally)
@@ -66,34 +77,42 @@ class ProductTotals:
 
     def add(self, entry: LogEntry) -> None:
         row = entry.row
-        kind = row.correction_kind or row.mode
-        getattr(self, kind).add(row.amount_mg, row.volume_ml)
+        if row.correction_kind:  # the correction row: its dose row carries the mark
+            return
+        quantity = row.volume_ml if row.dosage_form == "liquid" else row.units
+        getattr(self, row.corrected or row.mode).add(row.amount_mg, quantity)
 
     def lines(self, code: str) -> list[str]:
-        """``METH-10MGML: 3 observed, 1 take-home, 160 mg, 16 mL`` and a line per correction
-        kind, in words a test (and an auditor) can read back."""
+        """``METH-10MGML: 3 observed, 1 take-home, 160 mg, 16 mL`` (net) and a line per
+        correction kind, in words a test (and an auditor) can read back."""
         mg = self.observed.mg + self.take_home.mg
-        ml = self.observed.ml + self.take_home.ml
+        quantity = self.observed.quantity + self.take_home.quantity
         doses = f"{self.observed.count} observed, {self.take_home.count} take-home"
         lines = []
-        if self.observed.count or self.take_home.count:  # a block may hold only a correction
-            lines.append(f"{code}: {doses}, {self._amounts(mg, ml)}")
+        if self.observed.count or self.take_home.count:  # a block may hold only corrections
+            lines.append(f"{code}: {doses}, {self._amounts(mg, quantity)}")
         for kind, tally in (("voided", self.void), ("spilled", self.spill)):
             if tally.count:
-                amounts = self._amounts(tally.mg, tally.ml)
-                lines.append(f"{code}: {tally.count} {kind}, {amounts}")
+                amounts = self._amounts(tally.mg, tally.quantity)
+                lines.append(f"{code}: {tally.count} {kind}, {amounts}, not counted")
         return lines
 
-    def _amounts(self, mg: Decimal, ml: Decimal) -> str:
-        text = f"{amount_text(mg)} mg"
-        return f"{text}, {amount_text(ml)} mL" if self.liquid else text
+    def _amounts(self, mg: Decimal, quantity: Decimal) -> str:
+        return f"{amount_text(mg)} mg, {amount_text(quantity)} {quantity_unit(self.form, quantity)}"
 
 
 def _add(totals: dict[str, ProductTotals], entry: LogEntry) -> None:
     code = entry.row.product
     if code not in totals:
-        totals[code] = ProductTotals(liquid=entry.row.dosage_form == "liquid")
+        totals[code] = ProductTotals(form=entry.row.dosage_form)
     totals[code].add(entry)
+
+
+def quantity_text(row: LogRow) -> str:
+    """The Qty cell: ``4 mL``, ``2 film``, ``0.5 tablet`` (singular: a column, not a sentence)."""
+    if row.dosage_form == "liquid":
+        return f"{amount_text(row.volume_ml)} mL" if row.volume_ml is not None else ""
+    return f"{amount_text(row.units)} {row.dosage_form}" if row.units is not None else ""
 
 
 def flags(entry: LogEntry) -> tuple[str, bool]:
@@ -102,6 +121,9 @@ def flags(entry: LogEntry) -> tuple[str, bool]:
     if row.correction_kind:
         witness = f" wit. {entry.witness_initials}" if entry.witness_initials else ""
         return f"{row.correction_kind.upper()} of #{row.correction_of}{witness}", True
+    if row.corrected:
+        late = f" · LATE {row.dispensed_at:%m-%d %H:%M}" if row.late_entry else ""
+        return f"{row.corrected.upper()}ED{late}", True
     if row.late_entry:
         return f"LATE entered {row.dispensed_at:%m-%d %H:%M}", True
     if row.mode == "take_home" and entry.take_home_exception:
@@ -173,7 +195,8 @@ class _LogLayout:
             row.product,
             row.mode.replace("_", "-"),
             amount_text(row.amount_mg),
-            amount_text(row.volume_ml),
+            quantity_text(row),
+            row.lot or "",
             "" if row.dose_id is None else str(row.dose_id),
         )
         for (_, x, width, right), cell in zip(TABLE, cells, strict=False):
@@ -182,7 +205,7 @@ class _LogLayout:
             else:
                 pdf.text(x, cell, width=width - 3)
         _, x, width, _ = TABLE[-1]
-        pdf.text(x, flag, bold=marked, width=width)
+        pdf.text(x, flag, bold=marked, width=width, size=FLAG_SIZE)
         pdf.y -= LINE
 
     def close_block(self) -> None:

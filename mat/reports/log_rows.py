@@ -17,6 +17,11 @@ What a row's ``dispensed_on`` and ``dispensed_at`` mean (the log's day is the cl
   recorded it; it carries the corrected dose's patient, product, mode and amounts,
   ``correction_of`` (the corrected dose's id) and ``correction_kind``; ``dose_id`` is empty
   (the row is not a dose) and ``late_entry`` is false.
+- ``units`` is the count of tablets or films of a solid form (empty for liquids) and ``lot`` the
+  lot the dose was drawn from (empty where the product's stock is not tracked, ``mat.stock``).
+- A dose row that a correction covered by the export voided or spilled says so itself
+  (``corrected``: the kind; not a CSV column, where ``correction_of`` on the correction row links
+  the two), and the day totals leave it out: they are net of voids and spills.
 
 A take-home an SMA-168 exception let pass the ceiling names the exception
 (``LogEntry.take_home_exception``): the PDF flags it and the JSON carries it as
@@ -69,6 +74,7 @@ from mat.formulary.models import Medication
 from mat.orders.models import TakeHomeException
 from mat.orders.schedule import tidy
 from mat.patients.models import Patient
+from mat.stock.models import Lot
 
 # Rows fetched per round trip.
 BATCH = 1000
@@ -95,9 +101,14 @@ class LogRow:
     late_entry: bool
     correction_of: int | None
     correction_kind: str | None  # void, spill
+    units: Decimal | None  # tablets or films of a solid form
+    lot: str | None  # the lot drawn from; None where the product's stock is not tracked
+    corrected: str | None = None  # on a dose row: void or spill when a correction covers it
 
 
-COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LogRow))
+# The contract's CSV columns; JSON rows carry ``corrected`` besides.
+COLUMNS: tuple[str, ...] = tuple(f.name for f in fields(LogRow) if f.name != "corrected")
+JSON_COLUMNS: tuple[str, ...] = (*COLUMNS, "corrected")
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +178,11 @@ class _Product:
     substance: str
     form: str
     strength: str
+    strength_mg: Decimal
+
+    def units(self, amount_mg: Decimal) -> Decimal | None:
+        """Tablets or films of a dose (``None`` for a liquid), as exact as the amount."""
+        return None if self.form == "liquid" else amount_mg / self.strength_mg
 
 
 class _Reader:
@@ -177,7 +193,12 @@ class _Reader:
         self.zone = zone
         self.products = {
             m.id: _Product(
-                m.code, m.name, m.substance, m.form, strength_text(m.strength_mg, m.form, m.unit)
+                m.code,
+                m.name,
+                m.substance,
+                m.form,
+                strength_text(m.strength_mg, m.form, m.unit),
+                m.strength_mg,
             )
             for m in db.session.scalars(select(Medication))
         }
@@ -205,7 +226,7 @@ class _Reader:
 
     def row(self, day: date, row: Row) -> LogRow:
         (at, dispenser_id, kind_rank, dose_id, kind, late, _witness, _for, mode, amount, volume,
-         medication_id, mrn, family_name, given_name, _exception) = row  # fmt: skip
+         medication_id, corrected, mrn, family_name, given_name, lot, _exception) = row  # fmt: skip
         product = self.products[medication_id]
         is_correction = kind_rank == 1
         return LogRow(
@@ -225,6 +246,9 @@ class _Reader:
             late_entry=bool(late),
             correction_of=dose_id if is_correction else None,
             correction_kind=kind,
+            units=product.units(amount),
+            lot=lot,
+            corrected=None if is_correction else corrected,
         )
 
     def entry(self, day: date, row: Row) -> LogEntry:
@@ -245,31 +269,44 @@ def _day_statement(
 ) -> Select:
     """The day's dose rows and correction rows, in log order."""
     start, end = utc_bounds(day, day, zone)
-    doses = select(
-        Dose.dispensed_at.label("at"),
-        Dose.dispenser_id.label("dispenser_id"),
-        literal(0).label("kind_rank"),
-        Dose.id.label("dose_id"),
-        cast(null(), String).label("correction_kind"),
-        Dose.late_entry_reason.is_not(None).label("late"),
-        cast(null(), Integer).label("witness_id"),
-        Dose.service_date.label("service_date"),
-        Dose.mode.label("mode"),
-        Dose.amount_mg.label("amount_mg"),
-        Dose.volume_ml.label("volume_ml"),
-        Dose.medication_id.label("medication_id"),
-        Dose.patient_id.label("patient_id"),
-        Dose.id.label("row_id"),
-        Dose.take_home_exception_id.label("exception_id"),
-    ).where(
-        Dose.id <= snapshot.through_dose_id,
-        # Take-homes are handed out at most TAKE_HOME_AHEAD_DAYS before the day they are for:
-        # this bound lets the (service_date, dispensed_at) index find a day's rows.
-        Dose.service_date.between(day, day + timedelta(days=TAKE_HOME_AHEAD_DAYS)),
-        or_(
-            and_(Dose.mode == "observed", Dose.service_date == day),
-            and_(Dose.mode == "take_home", Dose.dispensed_at >= start, Dose.dispensed_at < end),
-        ),
+    doses = (
+        select(
+            Dose.dispensed_at.label("at"),
+            Dose.dispenser_id.label("dispenser_id"),
+            literal(0).label("kind_rank"),
+            Dose.id.label("dose_id"),
+            cast(null(), String).label("correction_kind"),
+            Dose.late_entry_reason.is_not(None).label("late"),
+            cast(null(), Integer).label("witness_id"),
+            Dose.service_date.label("service_date"),
+            Dose.mode.label("mode"),
+            Dose.amount_mg.label("amount_mg"),
+            Dose.volume_ml.label("volume_ml"),
+            Dose.medication_id.label("medication_id"),
+            Dose.patient_id.label("patient_id"),
+            Dose.id.label("row_id"),
+            Dose.lot_id.label("lot_id"),
+            # The correction that covers this dose, if the export includes it.
+            DoseCorrection.kind.label("corrected"),
+            Dose.take_home_exception_id.label("exception_id"),
+        )
+        .outerjoin(
+            DoseCorrection,
+            and_(
+                DoseCorrection.dose_id == Dose.id,
+                DoseCorrection.id <= snapshot.through_correction_id,
+            ),
+        )
+        .where(
+            Dose.id <= snapshot.through_dose_id,
+            # Take-homes are handed out at most TAKE_HOME_AHEAD_DAYS before the day they are for:
+            # this bound lets the (service_date, dispensed_at) index find a day's rows.
+            Dose.service_date.between(day, day + timedelta(days=TAKE_HOME_AHEAD_DAYS)),
+            or_(
+                and_(Dose.mode == "observed", Dose.service_date == day),
+                and_(Dose.mode == "take_home", Dose.dispensed_at >= start, Dose.dispensed_at < end),
+            ),
+        )
     )
     corrected = aliased(Dose)
     corrections = (
@@ -288,6 +325,8 @@ def _day_statement(
             corrected.medication_id,
             corrected.patient_id,
             DoseCorrection.id,
+            corrected.lot_id,
+            cast(null(), String),
             cast(null(), Integer),
         )
         .join(corrected, corrected.id == DoseCorrection.dose_id)
@@ -305,12 +344,13 @@ def _day_statement(
     # The order of these columns is the one ``_Reader.row`` unpacks.
     columns = [
         c.at, c.dispenser_id, c.kind_rank, c.dose_id, c.correction_kind, c.late, c.witness_id,
-        c.service_date, c.mode, c.amount_mg, c.volume_ml, c.medication_id,
-        Patient.mrn, Patient.family_name, Patient.given_name, c.exception_id,
+        c.service_date, c.mode, c.amount_mg, c.volume_ml, c.medication_id, c.corrected,
+        Patient.mrn, Patient.family_name, Patient.given_name, Lot.lot_number, c.exception_id,
     ]  # fmt: skip
     stmt = (
         select(*columns)
         .join(Patient, Patient.id == c.patient_id)
+        .outerjoin(Lot, Lot.id == c.lot_id)
         .order_by(c.dispenser_id, c.at, c.kind_rank, c.row_id)
     )
     return stmt.execution_options(yield_per=BATCH)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import TypeVar
 
-from mat.reports.log_rows import COLUMNS, LogEntry, LogQuery, LogRow, amount_text
+from mat.reports.log_rows import COLUMNS, JSON_COLUMNS, LogEntry, LogQuery, LogRow, amount_text
 from mat.spreadsheet import spreadsheet_cell
 
 T = TypeVar("T")
@@ -62,6 +62,8 @@ def _cells(row: LogRow) -> list[str]:
         "true" if row.late_entry else "false",
         "" if row.correction_of is None else str(row.correction_of),
         row.correction_kind or "",
+        amount_text(row.units),
+        row.lot or "",
     ]
 
 
@@ -84,10 +86,11 @@ def _json_value(value: object) -> str:
 
 
 def json_object(entry: LogEntry) -> str:
-    """The contract's columns, then ``take_home_exception`` (the SMA-168 number that let a
-    take-home pass the ceiling, else null): JSON keys are named, so one more breaks no reader."""
+    """The CSV's columns, ``corrected`` (``void``/``spill`` on a dose row a correction of the
+    export covers, else null) and ``take_home_exception`` (the SMA-168 number that let a
+    take-home pass the ceiling, else null): JSON keys are named, so more keys break no reader."""
     row = entry.row
-    cells = [f"{json.dumps(name)}:{_json_value(getattr(row, name))}" for name in COLUMNS]
+    cells = [f"{json.dumps(name)}:{_json_value(getattr(row, name))}" for name in JSON_COLUMNS]
     cells.append(f'"take_home_exception":{json.dumps(entry.take_home_exception)}')
     return "{" + ",".join(cells) + "}"
 

@@ -2,9 +2,10 @@
 read the dispensing log back from the database the way the contract describes it.
 
 Day 1 is Monday ``TODAY``, day 2 Tuesday. Two nurses, Ann (AN) and Ben (BE); four patients on
-two products (METH-10MGML, BUP-SL-8). Day 1: observed doses, a void and the replacement dose,
-weekend take-homes handed out at 19:30 (00:30 UTC on day 2: the clinic's day 1). Day 2: observed
-doses, a spill and the replacement, and a late entry for day 1.
+two products (METH-10MGML, BUP-SL-8); the tablets' stock is tracked (lot B-77), the methadone's
+is not (no receipt), so the log has rows with and without a lot. Day 1: observed doses, a void
+and the replacement dose, weekend take-homes handed out at 19:30 (00:30 UTC on day 2: the
+clinic's day 1). Day 2: observed doses, a spill and the replacement, and a late entry for day 1.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ DAY1, DAY2 = TODAY, TODAY + timedelta(days=1)
 SATURDAY, SUNDAY = TODAY + timedelta(days=5), TODAY + timedelta(days=6)
 HEADER = (
     "dispensed_on,dispensed_at,patient_mrn,patient_name,substance,product,strength,dosage_form,"
-    "mode,amount_mg,volume_ml,dispenser_initials,dose_id,late_entry,correction_of,correction_kind"
+    "mode,amount_mg,volume_ml,dispenser_initials,dose_id,late_entry,correction_of,correction_kind,"
+    "units,lot"
 )
 
 
@@ -80,7 +82,11 @@ def clinic(app, api, clock, factory, staff, sign_order, take_home_criteria) -> C
                 "witness": {"username": witness, "password": PASSWORD}}  # fmt: skip
         post(f"/api/v1/doses/{dose_id}/corrections", nurse, body, at, day)
 
-    # -- day 1
+    # -- day 1: the buprenorphine tablets' stock is tracked (a receipt), methadone's is not
+    receipt = {"product": "BUP-SL-8", "lot": "B-77", "expires_on": "2027-06-30", "quantity": 100,
+               "supplier": "Hikma", "order_form": "CSOS-55012",
+               "witness": {"username": "ben", "password": PASSWORD}}  # fmt: skip
+    post("/api/v1/stock/receipts", ann, receipt, time(7, 30))
     post(f"/api/v1/patients/{patients['cruz'].id}/drug-screens", ann,
          {"collected_on": DAY1.isoformat(),
           "results": {"fentanyl": "negative", "methadone": "positive"}}, time(8, 30))  # fmt: skip
@@ -142,6 +148,8 @@ def expected_rows(first: date, last: date, zone: str = ZONE) -> list[dict[str, s
             "late_entry": "true" if dose.late_entry and not correction else "false",
             "correction_of": str(dose.id) if correction else "",
             "correction_kind": correction.kind if correction else "",
+            "units": "" if med.form == "liquid" else text(dose.amount_mg / med.strength_mg),
+            "lot": dose.lot.lot_number if dose.lot else "",
         }
 
     found: list[tuple[tuple[Any, ...], dict[str, str]]] = []
@@ -155,6 +163,11 @@ def expected_rows(first: date, last: date, zone: str = ZONE) -> list[dict[str, s
         key = (on, fix.by_id, fix.at, 1, fix.id)
         found.append((key, cells(fix.dose, on, fix.at, fix.by.initials, fix)))
     return [row for key, row in sorted(found, key=lambda pair: pair[0]) if first <= key[0] <= last]
+
+
+def corrected_kinds() -> dict[str, str]:
+    """dose id -> the kind of the correction that covers it (void, spill)."""
+    return {str(fix.dose_id): fix.kind for fix in db.session.scalars(select(DoseCorrection))}
 
 
 def patient_of(dose: Dose) -> Any:

@@ -52,15 +52,22 @@ def read_log_pdf(data: bytes) -> tuple[list[tuple[str, str, list[str]]], dict[An
     return rows, dict(totals)
 
 
-def pdf_cells(row: dict[str, str]) -> list[str]:
-    """The cells a CSV row should have in the PDF, with its flag in words."""
+def pdf_cells(row: dict[str, str], corrected: dict[str, str] | None = None) -> list[str]:
+    """The cells a CSV row should have in the PDF, with its flag in words; ``corrected`` maps
+    dose ids to the kind of the correction that covers them."""
     late = row["late_entry"] == "true"
-    cells = [] if late else [row["dispensed_at"][11:16]]
+    kind = (corrected or {}).get(row["dose_id"]) if row["dose_id"] else None
+    cells = [] if late and not kind else [row["dispensed_at"][11:16]]
     cells += [row["patient_mrn"], row["patient_name"], row["product"]]
     cells += [row["mode"].replace("_", "-"), row["amount_mg"]]
-    cells += [c for c in (row["volume_ml"], row["dose_id"]) if c]
+    quantity = (
+        f"{row['volume_ml']} mL" if row["volume_ml"] else f"{row['units']} {row['dosage_form']}"
+    )
+    cells += [c for c in (quantity, row["lot"], row["dose_id"]) if c]
     if row["correction_kind"]:
         cells.append(f"{row['correction_kind'].upper()} of #{row['correction_of']} wit. AN")
+    elif kind:
+        cells.append(f"{kind.upper()}ED")
     elif late:
         cells.append(f"LATE entered {row['dispensed_at'][5:10]} {row['dispensed_at'][11:16]}")
     elif row["mode"] == "take_home":
@@ -69,21 +76,25 @@ def pdf_cells(row: dict[str, str]) -> list[str]:
     return cells
 
 
-def total_lines(rows: list[dict[str, str]]) -> list[str]:
-    """Totals by product, computed from CSV rows: as the PDF words them."""
+def total_lines(rows: list[dict[str, str]], corrected: dict[str, str]) -> list[str]:
+    """Totals by product, computed from CSV rows and the corrections (dose id -> kind), as the
+    PDF words them: net of voids and spills, the corrected dose rows on their own lines."""
     sums: dict[str, dict[str, list[Decimal]]] = defaultdict(lambda: defaultdict(list))
-    liquid: dict[str, bool] = {}
+    form: dict[str, str] = {}
     for row in rows:
-        kind = row["correction_kind"] or row["mode"]
+        if row["correction_kind"]:
+            continue  # the correction row: its dose row is the one counted or not
+        kind = corrected.get(row["dose_id"]) or row["mode"]
         sums[row["product"]][kind].append(Decimal(row["amount_mg"]))
-        sums[row["product"]][kind + "_ml"].append(Decimal(row["volume_ml"] or 0))
-        liquid[row["product"]] = row["dosage_form"] == "liquid"
+        quantity = row["volume_ml"] or row["units"]
+        sums[row["product"]][kind + "_qty"].append(Decimal(quantity))
+        form[row["product"]] = row["dosage_form"]
 
     def amounts(code: str, *kinds: str) -> str:
         mg = sum((sum(sums[code][k]) for k in kinds), Decimal(0))
-        ml = sum((sum(sums[code][k + "_ml"]) for k in kinds), Decimal(0))
-        text = f"{mg.normalize():f} mg"
-        return f"{text}, {ml.normalize():f} mL" if liquid[code] else text
+        quantity = sum((sum(sums[code][k + "_qty"]) for k in kinds), Decimal(0))
+        unit = "mL" if form[code] == "liquid" else form[code] + ("" if quantity == 1 else "s")
+        return f"{mg.normalize():f} mg, {quantity.normalize():f} {unit}"
 
     lines = []
     for code in sums:
@@ -93,7 +104,8 @@ def total_lines(rows: list[dict[str, str]]) -> list[str]:
             lines.append(f"{code}: {doses}, {amounts(code, 'observed', 'take_home')}")
         for kind, word in (("void", "voided"), ("spill", "spilled")):
             if sums[code][kind]:
-                lines.append(f"{code}: {len(sums[code][kind])} {word}, {amounts(code, kind)}")
+                count = len(sums[code][kind])
+                lines.append(f"{code}: {count} {word}, {amounts(code, kind)}, not counted")
     return sorted(lines)
 
 

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from mat.reports.log_rows import LogQuery, LogSnapshot, log_rows
+from mat.reports.log_rows import COLUMNS, LogQuery, LogSnapshot, log_rows
 from mat.reports.log_text import csv_cells
-from tests.reports.conftest import DAY1, DAY2, HEADER, ZONE, expected_rows
+from tests.reports.conftest import DAY1, DAY2, HEADER, ZONE, corrected_kinds, expected_rows
 from tests.reports.reading import blocks, pdf_cells, pdf_text, read_log_pdf, total_lines
 from tests.support.factories import PASSWORD
 
@@ -77,8 +77,13 @@ def test_json_has_the_same_rows_with_exact_numbers(export) -> None:
     body = json.loads(export(f"{BOTH_DAYS}&format=json"), parse_float=Decimal)
     assert (body["from"], body["to"]) == (DAY1.isoformat(), DAY2.isoformat())
     expected = expected_rows(DAY1, DAY2)
-    keys = [*HEADER.split(","), "take_home_exception"]  # the contract's columns, then one more
+    keys = [
+        *HEADER.split(","),
+        "corrected",
+        "take_home_exception",
+    ]  # the contract's columns, then two
     assert [list(r) for r in body["rows"]] == [keys] * len(expected)
+    corrected = corrected_kinds()
     for got, want in zip(body["rows"], expected, strict=True):
         assert got["dose_id"] == (int(want["dose_id"]) if want["dose_id"] else None)
         assert got["correction_of"] == (
@@ -93,6 +98,10 @@ def test_json_has_the_same_rows_with_exact_numbers(export) -> None:
                  "strength", "dosage_form", "mode", "dispenser_initials", "substance")  # fmt: skip
         assert {k: got[k] for k in texts} == {k: want[k] for k in texts}
         assert got["correction_kind"] == (want["correction_kind"] or None)
+        assert got["lot"] == (want["lot"] or None)
+        assert got["units"] == (Decimal(want["units"]) if want["units"] else None)
+        # A dose row a correction covers says so itself; a correction row does not.
+        assert got["corrected"] == corrected.get(want["dose_id"]), got
 
 
 @pytest.mark.parametrize(
@@ -121,10 +130,11 @@ def test_pdf_has_every_row_in_its_dispenser_block_with_flags_and_totals(export) 
     assert [(day, initials) for day, initials, _ in rows] == [
         (r["dispensed_on"], r["dispenser_initials"]) for r in expected
     ]
-    assert [cells for _, _, cells in rows] == [pdf_cells(r) for r in expected]
+    corrected = corrected_kinds()
+    assert [cells for _, _, cells in rows] == [pdf_cells(r, corrected) for r in expected]
     for block, block_rows in blocks(expected).items():
-        assert sorted(totals[block]) == total_lines(block_rows), block
-    assert sorted(totals["summary"]) == total_lines(expected)
+        assert sorted(totals[block]) == total_lines(block_rows, corrected), block
+    assert sorted(totals["summary"]) == total_lines(expected, corrected)
     layout, plain = pdf_text(data)
     assert "Riverside Opioid Treatment Program" in layout[0]
     assert f"Dispensing log  {DAY1} to {DAY2}" in layout[0]
@@ -145,10 +155,11 @@ def test_a_long_log_numbers_its_pages_and_carries_blocks_over(app, export, clini
     assert "(continued)" in plain[1]
     rows, totals = read_log_pdf(data)
     expected = expected_rows(DAY1, DAY1)
-    assert [cells for _, _, cells in rows] == [pdf_cells(r) for r in expected]
+    corrected = corrected_kinds()
+    assert [cells for _, _, cells in rows] == [pdf_cells(r, corrected) for r in expected]
     for block, block_rows in blocks(expected).items():
-        assert sorted(totals[block]) == total_lines(block_rows), block
-    assert sorted(totals["summary"]) == total_lines(expected)
+        assert sorted(totals[block]) == total_lines(block_rows, corrected), block
+    assert sorted(totals["summary"]) == total_lines(expected, corrected)
 
 
 def test_an_empty_range_is_a_header_and_a_summary(export) -> None:
@@ -174,4 +185,4 @@ def test_an_export_covers_the_rows_stored_when_it_began(api, clinic, clock) -> N
         list(row.values()) for row in before
     ]
     now = [csv_cells(row) for row in log_rows(query, zone, LogSnapshot.now())]
-    assert len(now) == len(before) + 1 and now[-1][-1] == "void"
+    assert len(now) == len(before) + 1 and now[-1][COLUMNS.index("correction_kind")] == "void"
