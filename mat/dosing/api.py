@@ -44,7 +44,11 @@ def _profile() -> Profile:
 
 
 def _witness_failed(response: Any) -> bool:
-    return response.status_code == 422
+    """A refusal of the witness (``witness_required``), not of another rule: only those count
+    against the limit, so rule refusals (a late take-home void) never lock a window out."""
+    if response.status_code != 422 or not response.is_json:
+        return False
+    return (response.get_json(silent=True) or {}).get("error", {}).get("code") == "witness_required"
 
 
 @blp.route("/patients/<int:patient_id>/dose-plan", methods=["GET"])

@@ -124,7 +124,7 @@ def record_count(data: dict[str, Any], by: User, now: datetime, profile: Profile
     ]
     explanation = (data.get("explanation") or "").strip() or None
     results, found = judge_count(counted, explanation, station.code, profile)
-    signer, problem = witness.confirm(data.get("witness"), not_=[by])
+    signer, problem = witness.confirm(data.get("witness"), not_=[by], now=now)
     if problem:
         found.append(
             Violation("stock_reconciliation", profile.severity("stock_reconciliation"), problem)
@@ -135,6 +135,7 @@ def record_count(data: dict[str, Any], by: User, now: datetime, profile: Profile
             code="stock_reconciliation",
             violations=found,
             fields={"witness": [problem]} if problem else None,
+            **witness.refusal_work([problem]),
         )
     assert signer is not None
     count = StockCount(

@@ -58,6 +58,7 @@ def _refuse(found: list[Violation], what: str, code: str, witness_problem: str |
             code=code,
             violations=found,
             fields={"witness": [witness_problem]} if witness_problem else None,
+            **witness.refusal_work([witness_problem]),
         )
 
 
@@ -119,7 +120,7 @@ def record_inventory(data: dict[str, Any], by: User, now: datetime, profile: Pro
                 f"{len(differ)} lot(s) differ from the stock record: explain the difference.",
             )
         )
-    signer, problem = witness.confirm(data.get("witness"), not_=[by])
+    signer, problem = witness.confirm(data.get("witness"), not_=[by], now=now)
     if problem:
         found.append(
             Violation("stock_reconciliation", profile.severity("stock_reconciliation"), problem)
@@ -234,7 +235,7 @@ def record_destruction(
     if len(given) != 2:
         problems.append("A destruction (Form 41) is witnessed by two people.")
     for credentials in given[:2]:
-        signer, problem = witness.confirm(credentials, not_=[by, *signers])
+        signer, problem = witness.confirm(credentials, not_=[by, *signers], now=now)
         if problem:
             problems.append(problem)
         else:
@@ -245,6 +246,7 @@ def record_destruction(
             "The destruction was not recorded: " + " ".join(problems),
             code="witnesses_required",
             fields={"witnesses": problems},
+            **witness.refusal_work(problems),
         )
     quantity: Decimal = data["quantity"]
     if not ledger.take(station.id, lot.id, quantity):

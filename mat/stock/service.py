@@ -122,7 +122,7 @@ def receive(data: dict[str, Any], by: User, now: datetime, profile: Profile) -> 
         known_expiry=lot.expires_on if lot else None,
         profile=profile,
     )
-    signer, problem = witness.confirm(data.get("witness"), not_=[by])
+    signer, problem = witness.confirm(data.get("witness"), not_=[by], now=now)
     if problem:
         found.append(Violation("stock_receipt", profile.severity("stock_receipt"), problem))
     if blocking(found):
@@ -131,6 +131,7 @@ def receive(data: dict[str, Any], by: User, now: datetime, profile: Profile) -> 
             code="stock_receipt",
             violations=found,
             fields={"witness": [problem]} if problem else None,
+            **witness.refusal_work([problem]),
         )
     assert signer is not None
     if lot is None:
@@ -198,12 +199,13 @@ def transfer(data: dict[str, Any], by: User, now: datetime, profile: Profile) ->
     medication = medication_by_code(data["product"])
     checked_quantity(medication, data["quantity"])
     lot = lot_by_number(medication, data["lot"])
-    signer, problem = witness.confirm(data.get("witness"), not_=[by])
+    signer, problem = witness.confirm(data.get("witness"), not_=[by], now=now)
     if problem:
         raise InvalidInput(
             "The transfer was not recorded: " + problem,
             code="witness_refused",
             fields={"witness": [problem]},
+            **witness.refusal_work([problem]),
         )
     assert signer is not None
     quantity: Decimal = data["quantity"]

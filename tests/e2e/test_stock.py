@@ -110,6 +110,7 @@ def test_the_window_prints_labels_and_takes_back_a_scanned_bottle(
     assert popup.value.url.endswith("layout=sheet")
 
     clock.set(SATURDAY + timedelta(days=2))  # the next visit
+    sign_in(page, "nurse1", PASSWORD)  # the earlier session ended after 15 minutes idle
     page.goto(f"/window/{patient.id}")
     page.wait_for_load_state()
     flag = page.get_by_role("alert", name="Bottles not returned").inner_text()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from mat.audit.service import verify_chain
+from mat.audit.verify import verify_chain
 from mat.dosing.models import Dose
 from mat.extensions import db
 from mat.stock.records import StockCount

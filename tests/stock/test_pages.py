@@ -151,6 +151,7 @@ def test_the_window_shows_the_lot_units_labels_and_bottles(
     from datetime import timedelta
 
     clock.set(SATURDAY + timedelta(days=2))
+    signed_in(client, "nurse1")  # Saturday's session ended after 15 minutes idle
     page = page_text(client.get(f"/window/{patient.id}"))
     assert "Bottles not returned (2)" in page and f"dose {saturday['id']}" in page
     token = hidden(page, "csrf_token")
