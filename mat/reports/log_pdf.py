@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import BinaryIO
 
 from mat.reports.log_rows import LogEntry, LogQuery, LogRow, amount_text
-from mat.reports.pdf_page import TEXT_WIDTH, PageFrame, ReportCanvas
+from mat.reports.pdf_page import TEXT_WIDTH, PageFrame, ReportCanvas, wrap
 
 LINE = 11.0
 # (title, x from the left margin, width, right-aligned): 523 pt, the width A4 allows.
@@ -43,6 +43,8 @@ TABLE = (
     ("Flags", 417, TEXT_WIDTH - 417, False),  # "LATE entered 11-17 10:00", bold 7 pt: 103
 )
 FLAG_SIZE = 7.0
+_, PATIENT_X, _PATIENT_COLUMN, _ = TABLE[2]
+PATIENT_WIDTH = _PATIENT_COLUMN - 3
 
 
 @dataclass
@@ -147,12 +149,13 @@ class _LogLayout:
 
     def entry(self, entry: LogEntry) -> None:
         key = (entry.row.dispensed_on, entry.dispenser_id)
+        names = wrap(entry.row.patient_name, PATIENT_WIDTH)
         if key != self.block:
             self.close_block()
             self.open_block(key, entry)
-        elif self.pdf.ensure(LINE):
+        elif self.pdf.ensure(LINE * len(names)):
             self.block_heading(continued=True)
-        self.row(entry)
+        self.row(entry, names)
         _add(self.day_totals, entry)
         _add(self.totals, entry)
         row = entry.row
@@ -182,16 +185,21 @@ class _LogLayout:
         pdf.rule()
         pdf.y -= LINE - 2
 
-    def row(self, entry: LogEntry) -> None:
+    def row(self, entry: LogEntry, names: list[str]) -> None:
+        """One log row; a long patient name goes on as many lines as it needs (whole)."""
         pdf, row = self.pdf, entry.row
         flag, marked = flags(entry)
         if marked:
             pdf.shade(LINE)
+            for _ in names[1:]:  # the band covers the name's further lines too
+                pdf.y -= LINE
+                pdf.shade(LINE)
+            pdf.y += LINE * (len(names) - 1)
         time = "" if row.late_entry and not row.correction_kind else f"{row.dispensed_at:%H:%M}"
         cells = (
             time,
             row.patient_mrn,
-            row.patient_name,
+            names[0],
             row.product,
             row.mode.replace("_", "-"),
             amount_text(row.amount_mg),
@@ -206,6 +214,9 @@ class _LogLayout:
                 pdf.text(x, cell, width=width - 3)
         _, x, width, _ = TABLE[-1]
         pdf.text(x, flag, bold=marked, width=width, size=FLAG_SIZE)
+        for more in names[1:]:
+            pdf.y -= LINE
+            pdf.text(PATIENT_X, more)
         pdf.y -= LINE
 
     def close_block(self) -> None:

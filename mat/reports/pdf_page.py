@@ -43,6 +43,28 @@ def fit(text: str, width: float, font: str = FONT, size: float = 8) -> str:
     return text + "…"
 
 
+def wrap(text: str, width: float, font: str = FONT, size: float = 8) -> list[str]:
+    """``text`` in lines of at most ``width`` points, broken at spaces (inside a word only when
+    the word alone is too long): a patient's name is printed whole, never cut."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if text_width(candidate, font, size) <= width:
+            current = candidate
+            continue
+        if current:
+            lines.append(current)
+        current = ""
+        for char in word:  # a word wider than the column: break it where it must
+            if text_width(current + char, font, size) > width and current:
+                lines.append(current)
+                current = ""
+            current += char
+    lines.append(current)
+    return lines
+
+
 class TotalPagesCanvas(Canvas):
     """A canvas whose pages show "Page n of m": each page draws the form ``mat_page_total``,
     which is written once, when the document is saved and m is known.

@@ -174,13 +174,13 @@ def downgrade():
         # The old schema has no place for the 2024 answers: going back would lose them.
         raise RuntimeError(
             f"{signed_2024} take-home authorizations answer the 2024 criteria; the schema "
-            "before 0011 cannot hold them, so this downgrade would lose records. Refused."
+            "before 0006 cannot hold them, so this downgrade would lose records. Refused."
         )
     if bind.dialect.name == 'sqlite' and bind.execute(sa.text("SELECT 1 FROM doses LIMIT 1")).first():
         # Dropping doses.take_home_exception_id rebuilds doses on SQLite, which its foreign keys
         # (corrections point at doses) refuse part-way, without a transaction to undo the rest.
         raise RuntimeError(
-            "This SQLite database holds doses; downgrading past 0011 would rebuild the doses "
+            "This SQLite database holds doses; downgrading past 0006 would rebuild the doses "
             "table. Refused: restore the backup taken before the upgrade instead."
         )
     for table in NEW_APPEND_ONLY:
