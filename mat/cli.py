@@ -1,5 +1,6 @@
 """The Flask CLI: ``demo seed`` here; ``db roles`` is in ``mat.db_roles``, ``user ...`` in
-``mat.auth.cli``, ``audit ...`` in ``mat.audit.cli``, ``report ...`` in ``mat.reports.cli``.
+``mat.auth.cli``, ``audit ...`` in ``mat.audit.cli``, ``report ...`` in ``mat.reports.cli``,
+``import ...`` in ``mat.imports.cli``.
 
 Each command is one unit of work: it commits once at the end, like a request.
 """
@@ -39,8 +40,9 @@ def register(app: Flask) -> None:
     from mat.audit.cli import audit_cli
     from mat.auth.cli import user_cli
     from mat.db_roles import register_roles_command
+    from mat.imports.cli import import_cli
     from mat.reports.cli import report_cli
 
-    for group in (user_cli, demo_cli, audit_cli, report_cli):
+    for group in (user_cli, demo_cli, audit_cli, report_cli, import_cli):
         app.cli.add_command(group)
     register_roles_command()  # `flask --app mat db roles`, beside Flask-Migrate's `db upgrade`

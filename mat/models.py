@@ -20,6 +20,7 @@ from mat.dosing.models import (
 from mat.extensions import login_manager
 from mat.formulary.models import Medication
 from mat.idempotency import IdempotentRequest
+from mat.imports.models import Import
 from mat.orders.models import (
     Order,
     OrderDiscontinuation,
@@ -53,6 +54,7 @@ __all__ = [
     "Hold",
     "HoldRelease",
     "IdempotentRequest",
+    "Import",
     "Inventory",
     "InventoryLine",
     "Lot",

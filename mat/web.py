@@ -76,6 +76,7 @@ def register(app: Flask) -> None:
     from mat.dosing.situation import open_holds_answer
     from mat.dosing.views import bp as dosing_pages
     from mat.formulary.api import blp as formulary_api
+    from mat.imports.api import blp as imports_api
     from mat.orders.api import blp as orders_api
     from mat.orders.service import active_order_answer
     from mat.patients.api import blp as patients_api
@@ -99,6 +100,7 @@ def register(app: Flask) -> None:
         reports_api,
         stock_api,
         stock_records_api,
+        imports_api,
     ):
         # The API authenticates with bearer tokens, never cookies, so CSRF tokens do not apply.
         csrf.exempt(blueprint)

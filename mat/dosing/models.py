@@ -76,6 +76,9 @@ class Dose(db.Model):  # type: ignore[name-defined,misc]
     # is tracked (None before its first receipt, and on rows from before stock tracking).
     station_id: Mapped[int | None] = mapped_column(ForeignKey("stations.id"))
     lot_id: Mapped[int | None] = mapped_column(ForeignKey("lots.id"), index=True)
+    # A dose another program gave, brought in by an import (mat.imports): it counts for the
+    # dose plan but is not a row of mat's dispensing log (the other program's log holds it).
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
 
     medication: Mapped[Medication] = relationship(lazy="joined")
     dispenser: Mapped[User] = relationship(lazy="joined")
@@ -88,6 +91,10 @@ class Dose(db.Model):  # type: ignore[name-defined,misc]
         back_populates="dose", lazy="selectin", uselist=False
     )
     take_home_exception: Mapped[TakeHomeException | None] = relationship()
+
+    @property
+    def imported(self) -> bool:
+        return self.import_id is not None
 
     @property
     def late_entry(self) -> bool:
@@ -179,6 +186,7 @@ class DrugScreen(db.Model):  # type: ignore[name-defined,misc]
     results: Mapped[str] = mapped_column(Text)  # canonical JSON {substance: result}
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))  # mat.imports
 
     recorded_by: Mapped[User] = relationship(lazy="joined")
 

@@ -50,6 +50,10 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     profile_version: Mapped[str] = mapped_column(String(20))
     signed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     signed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An order brought in by an import (mat.imports): signed by another program's prescriber,
+    # named here as free text; ``signed_by`` is the admin who imported it.
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+    prescribed_by_text: Mapped[str | None] = mapped_column(String(160))
 
     medication: Mapped[Medication] = relationship(lazy="joined")
     signed_by: Mapped[User] = relationship(lazy="joined")
@@ -59,6 +63,10 @@ class Order(db.Model):  # type: ignore[name-defined,misc]
     discontinuation: Mapped[OrderDiscontinuation | None] = relationship(
         back_populates="order", lazy="selectin", uselist=False
     )
+
+    @property
+    def imported(self) -> bool:
+        return self.import_id is not None
 
     @property
     def stored(self) -> StoredSchedule:

@@ -261,6 +261,73 @@ def sign_order(
     return order
 
 
+def sign_imported_order(
+    patient: Patient,
+    data: dict[str, Any],
+    *,
+    prescribed_by: str,
+    by: User,
+    import_id: int,
+    profile: Profile,
+) -> tuple[Order, list[Violation]]:
+    """An order another program signed, brought in by an import (``mat.imports``).
+
+    It may start in the past. The order rules judge it as they judge a new order, but what they
+    would refuse comes back as warnings: the other program's prescriber signed it. The rules
+    read the patient's history as if every day the orders planned before it was dosed (the
+    import's doses are written after its orders); missed days are the dose plan's business. It
+    is signed at its start date by ``by`` (the importing admin), for ``prescribed_by``. No audit
+    event: the import records one for everything it brings."""
+    from mat.clock import clinic_zone
+    from mat.dosing.tolerance import HISTORY_DAYS
+
+    try:
+        spec = spec_from_body(data)
+    except ValueError as exc:
+        raise InvalidInput("The order is not valid.", fields={"_schema": [str(exc)]}) from exc
+    medication = _medication(spec.medication)
+    product = medication.as_product()
+    orders = patient_orders(patient.id)
+    assumed_dosed_from = spec.start_date - timedelta(days=HISTORY_DAYS)
+    history = _history(patient, orders, spec.start_date, assumed_dosed_from)
+    found = order_violations(spec, product, history, profile)
+    try:
+        schedule = steps_of(spec, product)
+    except ScheduleError as exc:  # no schedule can be stored: the order cannot come in
+        raise InvalidInput(exc.message, fields={"_schema": [exc.message]}) from exc
+    signed_at = datetime.combine(spec.start_date, datetime.min.time(), clinic_zone())
+    order = Order(
+        patient_id=patient.id,
+        medication=medication,
+        kind=spec.kind,
+        start_date=spec.start_date,
+        end_date=schedule.end,
+        first_dose_mg=schedule.first_dose_mg,
+        schedule=StoredSchedule.of(spec, schedule).to_json(),
+        request=json.dumps(data, default=str, sort_keys=True),
+        justification=spec.justification,
+        warnings=json.dumps([v.as_dict() for v in found]),
+        profile_id=profile.id,
+        profile_version=profile.version,
+        signed_by=by,
+        signed_at=signed_at,
+        import_id=import_id,
+        prescribed_by_text=prescribed_by,
+    )
+    take_home = data.get("take_home")
+    if take_home:
+        order.take_home = TakeHomeAuthorization(
+            **take_home["criteria"],
+            rationale=take_home["rationale"].strip(),
+            note="",
+            affirmed_by=by,
+            affirmed_at=signed_at,
+        )
+    db.session.add(order)
+    db.session.flush()
+    return order, found
+
+
 def get_order(order_id: int) -> Order:
     order = db.session.get(Order, order_id)
     if order is None:

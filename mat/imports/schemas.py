@@ -1,0 +1,77 @@
+"""marshmallow schemas of an import: each row through the live API's own schema, plus the
+``patient_mrn`` (and for orders the free-text prescriber) that ties it to its patient."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from mat.dosing.models import MODES
+from mat.dosing.schemas import DoseIn, ScreenIn
+from mat.orders.schemas import SLOT, OrderIn, ViolationOut
+from mat.patients.schemas import PatientCreate
+from mat.schema_fields import Answer, clinic_date, clinic_text
+
+SECTIONS = ("patients", "orders", "doses", "drug_screens")
+
+
+def _mrn() -> fields.String:
+    return fields.String(required=True, validate=PatientCreate._declared_fields["mrn"].validate)
+
+
+class PatientRow(PatientCreate):
+    """A patient as ``POST /api/v1/patients`` takes one."""
+
+
+class OrderRow(OrderIn):
+    """An order body as ``POST .../orders`` takes one, for a patient, by a named prescriber."""
+
+    patient_mrn = _mrn()
+    prescribed_by = clinic_text(required=True, validate=validate.Length(min=1, max=160))
+
+
+class DoseRow(Schema):
+    """A dose the other program gave; the amount is read as ``POST .../doses`` reads it."""
+
+    patient_mrn = _mrn()
+    date = clinic_date(required=True)
+    slot = fields.String(load_default=None, validate=SLOT)
+    medication = fields.String(required=True, validate=validate.Length(min=1, max=24))
+    amount_mg = DoseIn._declared_fields["amount_mg"]
+    mode = fields.String(required=True, validate=validate.OneOf(MODES))
+
+
+class ScreenRow(ScreenIn):
+    patient_mrn = _mrn()
+
+
+class ImportHeader(Schema):
+    source = clinic_text(multiline=True, required=True, validate=validate.Length(min=1, max=2000))
+    dry_run = Answer(load_default=False)
+
+
+class ImportIn(ImportHeader):
+    """The whole body (the OpenAPI document's description of it). The service reads it row by
+    row, streamed, through the row schemas above, so that errors are keyed by row."""
+
+    patients = fields.List(fields.Nested(PatientRow), load_default=list)
+    orders = fields.List(fields.Nested(OrderRow), load_default=list)
+    doses = fields.List(fields.Nested(DoseRow), load_default=list)
+    drug_screens = fields.List(fields.Nested(ScreenRow), load_default=list)
+
+
+class CountsOut(Schema):
+    patients = fields.Integer()
+    orders = fields.Integer()
+    doses = fields.Integer()
+    drug_screens = fields.Integer()
+
+
+class ImportWarningOut(ViolationOut):
+    row = fields.String()  # "orders[2]": the row whose order the rule judged
+
+
+class ImportOut(Schema):
+    id = fields.Integer(allow_none=True)  # null for a dry run: nothing was written
+    dry_run = fields.Boolean()
+    counts = fields.Nested(CountsOut)
+    warnings = fields.List(fields.Nested(ImportWarningOut))
