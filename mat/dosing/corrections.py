@@ -121,6 +121,11 @@ def correct_dose(
             "itself never changed.",
             code="already_corrected",
         )
+    if dose.imported:  # the previous program's record (mat.imports): not mat's to correct
+        raise Conflict(
+            f"Dose {dose.id} was imported from the previous program's record; correct it there.",
+            code="imported_dose",
+        )
     found = _refusals(dose, data.get("witness"), now, profile)
     if found:
         raise RuleViolation(

@@ -167,6 +167,8 @@ class DoseOut(Schema):
     dispensed_at = fields.AwareDateTime()
     dispenser = fields.Nested(SignerOut)
     late_entry = fields.Boolean()
+    # Given by another program, brought in by an import (mat.imports): not in mat's log.
+    imported = fields.Boolean()
     late_entry_reason = fields.String(allow_none=True)
     closure_dose = fields.Boolean()
     warnings = fields.List(fields.Nested(ViolationOut), attribute="warning_list")

@@ -87,6 +87,8 @@ class _Run:
     )
     patients: dict[str, _Patient | None] = field(default_factory=dict)  # MRN -> patient
     orders: dict[int, list[Order]] = field(default_factory=dict)  # patient id -> orders
+    # Every patient and order row was written: doses can be checked against the orders.
+    orders_complete: bool = False
 
     @property
     def today(self) -> date:
@@ -157,6 +159,7 @@ def import_history(
     run = _Run(by, now, profile, batch.id)
     _import_patients(run, source.rows("patients"))
     _import_orders(run, source.rows("orders"))
+    run.orders_complete = not run.errors
     _import_doses(run, source.rows("doses"))
     _import_screens(run, source.rows("drug_screens"))
     if run.errors:
@@ -277,8 +280,8 @@ def _dose(run: _Run, row: str, loaded: dict[str, Any], zone: Any) -> dict[str, A
     if patient.imported and day < patient.admitted_on:
         run.refuse(row, "date", f"Before the patient's admission on {patient.admitted_on}.")
         return None
-    if run.errors and patient.imported:
-        return None  # the patient (and its orders) were not written: nothing to check against
+    if not run.orders_complete:
+        return None  # patients or orders were refused: no order to check the dose against
     order = governing_order(run.orders_of(patient.id), day)
     if order is None:
         run.refuse(row, "date", "No order covers this date: import the order that prescribed it.")

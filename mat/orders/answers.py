@@ -43,6 +43,8 @@ def order_answer(order: Order, status: str) -> dict[str, Any]:
         "profile": {"id": order.profile_id, "version": order.profile_version},
         "signed_by": order.signed_by,
         "signed_at": order.signed_at,
+        "imported": order.imported,
+        "prescribed_by": order.prescribed_by_text,
         "discontinued": None
         if stop is None
         else {

@@ -280,6 +280,10 @@ class OrderOut(Schema):
     profile = fields.Nested(ProfileOut)
     signed_by = fields.Nested(SignerOut)
     signed_at = fields.AwareDateTime()
+    # Another program's order, brought in by an import: its prescriber as free text (signed_by
+    # is the admin who imported it).
+    imported = fields.Boolean()
+    prescribed_by = fields.String(allow_none=True)
     discontinued = fields.Nested(DiscontinuationOut, allow_none=True)
 
 

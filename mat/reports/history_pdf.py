@@ -155,6 +155,11 @@ def _orders(history: History) -> list[Any]:
             f"from {s.start}: {amount_text(s.dose_mg)} mg" for s in order.stored.steps
         )
         signed = f"Signed by {order.signed_by.full_name} on {_local(order.signed_at)}."
+        if order.imported:  # another program's order (mat.imports)
+            signed = (
+                f"Imported: prescribed by {order.prescribed_by_text} at the previous program; "
+                f"brought into mat by {order.signed_by.full_name} (import #{order.import_id})."
+            )
         lines = [f"Schedule: {steps}.", signed]
         lines += _authorization(order)
         if order.discontinuation is not None:
@@ -221,6 +226,8 @@ def _status(dose: Any) -> str:
 
 
 def _note(dose: Any) -> str:
+    if dose.imported:  # the previous program's record; its dispensing log holds the dose
+        return f"imported (import #{dose.import_id})"
     if dose.late_entry_reason:
         return f"late entry, {_local(dose.dispensed_at)}: {dose.late_entry_reason}"
     if dose.mode == "take_home" and dose.take_home_exception_id:

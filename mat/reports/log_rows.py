@@ -299,6 +299,8 @@ def _day_statement(
         )
         .where(
             Dose.id <= snapshot.through_dose_id,
+            # Imported doses are the previous program's log's, not mat's (mat.imports).
+            Dose.import_id.is_(None),
             # Take-homes are handed out at most TAKE_HOME_AHEAD_DAYS before the day they are for:
             # this bound lets the (service_date, dispensed_at) index find a day's rows.
             Dose.service_date.between(day, day + timedelta(days=TAKE_HOME_AHEAD_DAYS)),
