@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from mat.audit.models import AuditEvent
@@ -264,3 +266,19 @@ def test_two_patients_and_their_rows_in_any_order(post_import) -> None:
         "doses": 40,
         "drug_screens": 0,
     }
+
+
+def test_the_history_pdf_marks_imported_orders_and_doses(post_import, api, staff) -> None:
+    body = post_import(one_patient_body(days=10)).get_json()
+    patient = _patient("OLD-1")
+    first = (TODAY - timedelta(days=10)).isoformat()
+    response = api(
+        "get",
+        f"/api/v1/patients/{patient.id}/history?from={first}&to={YESTERDAY}&format=pdf",
+        as_=staff["prescriber"],
+    )
+    assert response.status_code == 200
+    reader = PdfReader(io.BytesIO(response.get_data()))
+    text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+    assert "Imported: prescribed by Dr. A. Former (Old Clinic) at the previous program" in text
+    assert text.count(f"imported (import #{body['id']})") == 10
