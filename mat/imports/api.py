@@ -24,7 +24,7 @@ from mat.web import body_limit
 
 blp = ApiBlueprint("imports_api", __name__, url_prefix="/api/v1", description="Imports")
 
-BODY_LIMIT = 50 * 1024 * 1024  # 50 MB: about 300,000 doses; more through the command line
+BODY_LIMIT = 50 * 1024 * 1024  # 50 MB: roughly 400,000 compact dose rows; more: the CLI
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -282,3 +282,13 @@ def test_the_history_pdf_marks_imported_orders_and_doses(post_import, api, staff
     text = " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
     assert "Imported: prescribed by Dr. A. Former (Old Clinic) at the previous program" in text
     assert text.count(f"imported (import #{body['id']})") == 10
+
+
+def test_the_openapi_document_describes_the_import_body(client) -> None:
+    doc = client.get("/api/v1/openapi.json").get_json()
+    operation = doc["paths"]["/api/v1/imports"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/ImportIn"}
+    assert {"source", "patients", "orders", "doses", "drug_screens"} <= set(
+        doc["components"]["schemas"]["ImportIn"]["properties"]
+    )
