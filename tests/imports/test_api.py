@@ -292,3 +292,18 @@ def test_the_openapi_document_describes_the_import_body(client) -> None:
     assert {"source", "patients", "orders", "doses", "drug_screens"} <= set(
         doc["components"]["schemas"]["ImportIn"]["properties"]
     )
+
+
+def test_a_body_past_the_other_calls_one_megabyte_is_taken(post_import) -> None:
+    admitted = TODAY - timedelta(days=365)
+    mrns = [f"BIG-{n}" for n in range(40)]
+    body = {
+        "source": "a bigger clinic",
+        "patients": [patient_row(mrn, admitted) for mrn in mrns],
+        "orders": [order_row(mrn, admitted, dose_mg=30) for mrn in mrns],
+        "doses": [row for mrn in mrns for row in dose_rows(mrn, admitted, YESTERDAY, amount=30)],
+    }
+    assert len(json.dumps(body)) > 1024 * 1024
+    response = post_import(body)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["counts"]["doses"] == 40 * 365
