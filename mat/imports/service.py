@@ -86,7 +86,7 @@ def import_history(
         db.session.rollback()  # everything the run wrote; the dry run's event is recorded after
         record("import.dry_run", entity_type="import", detail=detail)
         return ImportResult(None, True, run.counts, run.warnings)
-    record("import", entity_type="import", entity_id=batch.id, detail=detail)
+    record("import", entity_type="import", entity_id=batch.id, records=[batch], detail=detail)
     return ImportResult(batch.id, False, run.counts, run.warnings)
 
 

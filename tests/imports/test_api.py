@@ -82,6 +82,12 @@ def test_the_import_is_one_audit_event_naming_source_and_counts(post_import) -> 
     assert events[0].entity_id == str(body["id"])
 
 
+def test_the_audit_chain_verifies_after_an_import(post_import, api, staff) -> None:
+    post_import(one_patient_body(days=5))
+    answer = api("get", "/api/v1/audit/verify", as_=staff["auditor"]).get_json()
+    assert answer["ok"] is True and answer["first_bad"] is None
+
+
 def test_imported_doses_count_for_the_plan_by_day_of_treatment(post_import, plan) -> None:
     post_import(one_patient_body(days=200))
     today = plan(_patient("OLD-1"))
