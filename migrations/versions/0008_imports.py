@@ -52,12 +52,14 @@ def upgrade():
 def downgrade():
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
-        # Dropping a column with a foreign key rebuilds the table on SQLite (see 0007).
-        if bind.execute(sa.text("SELECT 1 FROM imports LIMIT 1")).first():
-            raise RuntimeError(
-                "This SQLite database holds imports; downgrading past 0008 would rebuild the "
-                "doses and orders tables. Restore a backup taken before the upgrade instead."
-            )
+        # Dropping a column with a foreign key rebuilds the table on SQLite, which the foreign
+        # keys pointing at these rows refuse part-way once they hold rows (as in 0007).
+        for table in MARKED:
+            if bind.execute(sa.text(f"SELECT 1 FROM {table} LIMIT 1")).first():
+                raise RuntimeError(
+                    f"This SQLite database holds {table}; downgrading past 0008 would rebuild "
+                    "it. Restore a backup taken before the upgrade instead."
+                )
         for table in MARKED:
             drop_append_only(table)
             with op.batch_alter_table(table, recreate="always") as batch_op:

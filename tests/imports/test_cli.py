@@ -106,3 +106,18 @@ def test_a_file_or_a_folder_not_both(app, staff) -> None:
     result = run(app, str(EXAMPLES / "history.json"), "--csv", str(EXAMPLES / "csv"))
     assert result.exit_code == 2
     assert run(app).exit_code == 2
+
+
+def test_csv_cells_that_do_not_read_are_refused_by_field(app, staff, tmp_path) -> None:
+    for name in ("patients", "orders", "drug_screens"):
+        (tmp_path / f"{name}.csv").write_text((EXAMPLES / "csv" / f"{name}.csv").read_text())
+    doses = (EXAMPLES / "csv" / "doses.csv").read_text().splitlines()
+    doses[1] = doses[1].replace(",30,", ",thirty,")
+    (tmp_path / "doses.csv").write_text("\n".join(doses) + "\n")
+    screens = (tmp_path / "drug_screens.csv").read_text().replace('{""methadone""', "{methadone")
+    (tmp_path / "drug_screens.csv").write_text(screens)
+    result = run(app, "--csv", str(tmp_path), "--source", "a broken export")
+    assert result.exit_code == 1
+    assert "doses[0].amount_mg: " in result.output
+    assert "drug_screens[0].results: " in result.output
+    assert _count(Patient) == 0
