@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 
 from mat.dosing.models import MODES
 from mat.dosing.schemas import DoseIn, ScreenIn
-from mat.orders.schemas import SLOT, OrderIn, ViolationOut
+from mat.orders.schemas import OrderIn, ViolationOut
 from mat.patients.schemas import PatientCreate
 from mat.schema_fields import Answer, clinic_date, clinic_text
 
@@ -15,7 +15,8 @@ SECTIONS = ("patients", "orders", "doses", "drug_screens")
 
 
 def _mrn() -> fields.String:
-    return fields.String(required=True, validate=PatientCreate._declared_fields["mrn"].validate)
+    """The patient a row belongs to, written as a registration writes an MRN."""
+    return fields.String(required=True, validate=PatientCreate().fields["mrn"].validate)
 
 
 class PatientRow(PatientCreate):
@@ -29,14 +30,16 @@ class OrderRow(OrderIn):
     prescribed_by = clinic_text(required=True, validate=validate.Length(min=1, max=160))
 
 
-class DoseRow(Schema):
-    """A dose the other program gave; the amount is read as ``POST .../doses`` reads it."""
+class DoseRow(DoseIn):
+    """A dose the other program gave, read as ``POST .../doses`` reads one (amount, slot,
+    date), with its patient, product and mode; no late-entry reason, no station."""
+
+    class Meta:
+        exclude = ("late_entry_reason", "station")
 
     patient_mrn = _mrn()
     date = clinic_date(required=True)
-    slot = fields.String(load_default=None, validate=SLOT)
     medication = fields.String(required=True, validate=validate.Length(min=1, max=24))
-    amount_mg = DoseIn._declared_fields["amount_mg"]
     mode = fields.String(required=True, validate=validate.OneOf(MODES))
 
 
