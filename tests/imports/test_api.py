@@ -313,3 +313,25 @@ def test_a_body_past_the_other_calls_one_megabyte_is_taken(post_import) -> None:
     response = post_import(body)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["counts"]["doses"] == 40 * 365
+
+
+def test_doses_may_be_covered_by_an_order_already_in_mat(
+    post_import, patient, sign_order, clock, plan
+) -> None:
+    start = TODAY - timedelta(days=6)
+    clock.set(start)
+    signed = sign_order(patient, dose_mg=40)
+    clock.set(TODAY)
+    body = {"source": "paper charts", "doses": dose_rows(patient.mrn, start, YESTERDAY, 40)}
+    assert post_import(body).get_json()["counts"]["doses"] == 6
+    assert {d.order_id for d in db.session.scalars(select(Dose))} == {signed["id"]}
+    assert plan(patient)["missed_days"] == 0
+
+
+def test_an_imported_patient_is_in_episode_one_from_admission(post_import, api, staff) -> None:
+    post_import(one_patient_body(days=50))
+    patient = _patient("OLD-1")
+    detail = api("get", f"/api/v1/patients/{patient.id}", as_=staff["nurse"]).get_json()
+    assert [(e["number"], e["admitted_on"]) for e in detail["episodes"]] == [
+        (1, (TODAY - timedelta(days=50)).isoformat())
+    ]
