@@ -51,15 +51,27 @@ def upgrade():
 
 def downgrade():
     bind = op.get_bind()
+    # Without the imports table, imported doses would read as mat's own (dispensing log).
+    if bind.execute(sa.text("SELECT 1 FROM imports LIMIT 1")).first():
+        raise RuntimeError(
+            "This database holds imported records; downgrading past 0008 would lose which "
+            "rows were imported. Restore a backup taken before the upgrade instead."
+        )
     if bind.dialect.name == "sqlite":
-        # Dropping a column with a foreign key rebuilds the table on SQLite, which the foreign
-        # keys pointing at these rows refuse part-way once they hold rows (as in 0007).
-        for table in MARKED:
-            if bind.execute(sa.text(f"SELECT 1 FROM {table} LIMIT 1")).first():
-                raise RuntimeError(
-                    f"This SQLite database holds {table}; downgrading past 0008 would rebuild "
-                    "it. Restore a backup taken before the upgrade instead."
-                )
+        # Dropping a column with a foreign key rebuilds the table on SQLite. With foreign keys
+        # enforced, dropping the old table trips every row that points at it (as in 0007), so
+        # the rebuild runs with enforcement off (SQLite's own procedure for a table rebuild),
+        # then foreign_key_check proves nothing dangles. SQLite ignores the pragma inside a
+        # transaction: then a table holding rows is refused as before.
+        enforced = bind.exec_driver_sql("PRAGMA foreign_keys").scalar()
+        bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        if bind.exec_driver_sql("PRAGMA foreign_keys").scalar():
+            for table in MARKED:
+                if bind.execute(sa.text(f"SELECT 1 FROM {table} LIMIT 1")).first():
+                    raise RuntimeError(
+                        f"This SQLite database holds {table}; downgrading past 0008 would "
+                        "rebuild it. Restore a backup taken before the upgrade instead."
+                    )
         for table in MARKED:
             drop_append_only(table)
             with op.batch_alter_table(table, recreate="always") as batch_op:
@@ -67,6 +79,11 @@ def downgrade():
                 if table == "orders":
                     batch_op.drop_column("prescribed_by_text")
             make_append_only(table)
+        dangling = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if dangling:
+            raise RuntimeError(f"The rebuild left rows pointing nowhere: {dangling[:5]}")
+        if enforced:
+            bind.exec_driver_sql("PRAGMA foreign_keys=ON")
     else:
         for table in MARKED:
             op.drop_constraint(op.f(f"fk_{table}_import_id_imports"), table, type_="foreignkey")
