@@ -27,6 +27,8 @@ import ijson
 
 from mat.errors import BadRequest
 
+HEADER_KEYS = frozenset({"source", "dry_run"})
+SECTION_KEYS = frozenset({"patients", "orders", "doses", "drug_screens"})
 NUMBER_COLUMNS = frozenset({"amount_mg", "dose_mg"})
 JSON_COLUMNS = frozenset({"steps", "titration", "taper", "split", "take_home", "results"})
 
@@ -54,16 +56,31 @@ class JsonSource:
         return cls(lambda: path.open("rb"))
 
     def header(self) -> dict[str, Any]:
+        """``source`` and ``dry_run``, and every other top-level key with a placeholder: the
+        header schema refuses a key it does not know (``"dose"`` for ``"doses"`` would otherwise
+        import no doses without a word). One pass of events, never a section in memory."""
         found: dict[str, Any] = {}
-        for key in ("source", "dry_run"):  # one pass each: never a whole section in memory
-            with self._open() as stream:
-                for value in _read(ijson.items(stream, key, use_float=False)):
-                    found[key] = value
-        return found
+        with self._open() as stream:
+            for prefix, event, value in _read(ijson.parse(stream, use_float=False)):
+                if prefix == "" and event == "map_key" and value not in found:
+                    found[value] = None
+                elif prefix in HEADER_KEYS:
+                    found[prefix] = _scalar(event, value)
+        return {k: v for k, v in found.items() if k in HEADER_KEYS or k not in SECTION_KEYS}
 
     def rows(self, section: str) -> Iterator[Any]:
         with self._open() as stream:
             yield from _read(ijson.items(stream, f"{section}.item", use_float=False))
+
+
+def _scalar(event: str, value: Any) -> Any:
+    """A header value as ``json.loads`` would give it; a list or object becomes an empty one
+    (the schema refuses it by type)."""
+    if event in ("start_map", "end_map"):
+        return {}
+    if event in ("start_array", "end_array"):
+        return []
+    return value
 
 
 def _read(events: Iterator[Any]) -> Iterator[Any]:
@@ -86,7 +103,15 @@ class CsvSource:
         self.source = source
 
     def header(self) -> dict[str, Any]:
-        return {} if self.source is None else {"source": self.source}
+        # A CSV file that is not a section (``dose.csv``) is refused by name, as a JSON key is.
+        found: dict[str, Any] = {
+            path.name: None
+            for path in sorted(self.folder.glob("*.csv"))
+            if path.stem not in SECTION_KEYS
+        }
+        if self.source is not None:
+            found["source"] = self.source
+        return found
 
     def rows(self, section: str) -> Iterator[dict[str, Any]]:
         path = self.folder / f"{section}.csv"

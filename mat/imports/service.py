@@ -66,7 +66,8 @@ def import_history(
         header = ImportHeader().load(source.header())
     except ValidationError as err:
         raise InvalidInput(
-            "The import names no usable source.",
+            "The import's top level is refused: it needs a source, and holds only source, "
+            "dry_run, patients, orders, doses and drug_screens.",
             fields=flatten_field_errors(err.normalized_messages()),
         ) from err
     dry_run = dry_run or header["dry_run"]

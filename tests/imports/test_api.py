@@ -335,3 +335,27 @@ def test_an_imported_patient_is_in_episode_one_from_admission(post_import, api, 
     assert [(e["number"], e["admitted_on"]) for e in detail["episodes"]] == [
         (1, (TODAY - timedelta(days=50)).isoformat())
     ]
+
+
+@pytest.mark.parametrize(
+    "change, field",
+    [
+        ({"dose": []}, "dose"),  # a misspelt section would import nothing without a word
+        ({"source": {"system": "Old"}}, "source"),
+        ({"source": None}, "source"),
+        ({"dry_run": "perhaps"}, "dry_run"),
+    ],
+)
+def test_the_top_level_holds_only_known_keys_of_the_right_kind(post_import, change, field) -> None:
+    body = one_patient_body()
+    body.update(change)
+    error = assert_error(post_import(body), 422)
+    assert list(error["fields"]) == [field]
+    assert_nothing_written()
+
+
+def test_a_source_that_is_missing_is_422(post_import) -> None:
+    body = one_patient_body()
+    del body["source"]
+    assert list(assert_error(post_import(body), 422)["fields"]) == ["source"]
+    assert_nothing_written()

@@ -121,3 +121,12 @@ def test_csv_cells_that_do_not_read_are_refused_by_field(app, staff, tmp_path) -
     assert "doses[0].amount_mg: " in result.output
     assert "drug_screens[0].results: " in result.output
     assert _count(Patient) == 0
+
+
+def test_a_csv_file_that_is_not_a_section_is_refused_by_name(app, staff, tmp_path) -> None:
+    for name in ("patients", "orders", "drug_screens"):
+        (tmp_path / f"{name}.csv").write_text((EXAMPLES / "csv" / f"{name}.csv").read_text())
+    (tmp_path / "dose.csv").write_text((EXAMPLES / "csv" / "doses.csv").read_text())
+    result = run(app, "--csv", str(tmp_path), "--source", "a misnamed export")
+    assert result.exit_code == 1 and "dose.csv: " in result.output
+    assert _count(Patient) == 0
