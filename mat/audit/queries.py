@@ -95,11 +95,6 @@ def last_event_id() -> int:
     return db.session.scalar(select(func.max(AuditEvent.id))) or 0
 
 
-def list_events(filters: AuditFilters, zone: ZoneInfo, *, through_id: int) -> list[AuditEvent]:
-    stmt = matching(filters, zone, through_id=through_id).order_by(AuditEvent.id)
-    return list(db.session.scalars(stmt))
-
-
 def count_events(filters: AuditFilters, zone: ZoneInfo) -> int:
     subquery = matching(filters, zone).with_only_columns(AuditEvent.id).subquery()
     return db.session.scalar(select(func.count()).select_from(subquery)) or 0

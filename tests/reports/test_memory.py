@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import time as wall
 import tracemalloc
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -84,7 +83,6 @@ def test_100000_doses_stream_as_csv_in_bounded_memory(api, staff, patient, sign_
     assert response.status_code == 200 and response.is_streamed
     gc.collect()
     tracemalloc.start()
-    started = wall.monotonic()
     try:
         baseline = tracemalloc.get_traced_memory()[0]
         lines = size = 0
@@ -98,4 +96,3 @@ def test_100000_doses_stream_as_csv_in_bounded_memory(api, staff, patient, sign_
     assert lines == 100_001  # the header and every dose
     assert size > 10 * 1024 * 1024
     assert peak < PEAK_BOUND, f"peak {peak / 2**20:.1f} MB while streaming"
-    assert wall.monotonic() - started < 60
