@@ -144,6 +144,22 @@ class ChainReportOut(Schema):
         metadata={"description": "Events from before keyed hashing (not protected by the key)"}
     )
     records = fields.Integer(metadata={"description": "Clinical rows checked against digests"})
+    complete = fields.Boolean(
+        metadata={"description": "False while events remain to check: call again with `after`"}
+    )
+    next = fields.String(
+        allow_none=True,
+        metadata={"description": "The cursor to pass as `after` for the next part, else null"},
+    )
+
+
+class VerifyQuery(Schema):
+    after = fields.String(
+        validate=validate.Length(min=1, max=2000),
+        metadata={
+            "description": "The `next` of the previous answer: go on where that call stopped"
+        },
+    )
 
 
 class CheckpointOut(Schema):

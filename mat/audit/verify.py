@@ -77,16 +77,52 @@ class _Problem(Exception):
         self.event_id, self.reason = event_id, reason
 
 
+@dataclass(frozen=True)
+class Progress:
+    """Where a bounded walk stopped: enough to go on from the next event as if the walk had
+    never paused (the link it expects, and the counts of its report)."""
+
+    last_id: int
+    expected_prev: str
+    count: int
+    legacy: int
+    keyed: int
+    matched: int
+    records: int
+
+
 class ChainWalk:
     """The state of one walk along the chain, fed a batch of event rows at a time."""
 
-    def __init__(self, keys: AuditKeys, zones: list[Any], checkpoints: Sequence[Checkpoint]):
+    def __init__(
+        self,
+        keys: AuditKeys,
+        zones: list[Any],
+        checkpoints: Sequence[Checkpoint],
+        start: Progress | None = None,
+    ):
         self.keys, self.zones = keys, zones
         self.checkpoints = sorted(checkpoints, key=lambda c: c.through_id)
         self.next_checkpoint = 0
         self.expected_prev = GENESIS
         self.count = self.legacy = self.keyed = self.matched = self.records = 0
         self.last_id = 0
+        if start is not None:
+            self.last_id, self.expected_prev = start.last_id, start.expected_prev
+            self.count, self.legacy, self.keyed = start.count, start.legacy, start.keyed
+            self.matched, self.records = start.matched, start.records
+            # Checkpoints at or before the pause were checked by the calls that walked there.
+            while (
+                self.next_checkpoint < len(self.checkpoints)
+                and self.checkpoints[self.next_checkpoint].through_id <= start.last_id
+            ):
+                self.next_checkpoint += 1
+
+    def progress(self) -> Progress:
+        return Progress(
+            self.last_id, self.expected_prev, self.count, self.legacy, self.keyed, self.matched,
+            self.records,
+        )  # fmt: skip
 
     def report(self, problem: _Problem | None = None) -> ChainReport:
         ok = ChainReport(True, self.count, None, None, self.matched, self.legacy, self.records)
@@ -226,20 +262,44 @@ def stored_checkpoints() -> list[Checkpoint]:
 
 def verify_chain(exported: Iterable[dict[str, Any]] = ()) -> ChainReport:
     """Check the whole trail against the stored checkpoints and an exported copy of them."""
+    report, _ = verify_chain_part(exported)
+    return report
+
+
+def verify_chain_part(
+    exported: Iterable[dict[str, Any]] = (),
+    *,
+    start: Progress | None = None,
+    limit: int | None = None,
+) -> tuple[ChainReport, Progress | None]:
+    """Check the trail from ``start`` (the beginning when None), at most ``limit`` events.
+
+    Answers the report so far and, when events remain after the limit, the ``Progress`` to go on
+    from (None once the walk reached the end or found a problem). The counts of a report are
+    for the whole walk since the beginning, however many parts it took."""
     checkpoints = _merged(stored_checkpoints(), [Checkpoint.from_export(c) for c in exported])
-    walk = ChainWalk(audit_keys(), [UTC, clinic_zone()], checkpoints)
+    walk = ChainWalk(audit_keys(), [UTC, clinic_zone()], checkpoints, start)
     columns = [AuditEvent.__table__.c[name] for name in _COLUMNS]
-    result = db.session.execute(
-        select(*columns).order_by(AuditEvent.id).execution_options(yield_per=BATCH)
-    )
+    stmt = select(*columns).where(AuditEvent.id > walk.last_id).order_by(AuditEvent.id)
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    result = db.session.execute(stmt.execution_options(yield_per=BATCH))
+    walked_from = walk.count
     try:
         for batch in result.partitions():
             problem = walk.feed(batch)
             if problem is not None:
-                return walk.report(problem)
-        return walk.report(walk.finish())
+                return walk.report(problem), None
     finally:
         result.close()  # the walk may stop at the first bad event; release the cursor
+    if limit is not None and walk.count - walked_from == limit and _events_after(walk.last_id):
+        return walk.report(), walk.progress()
+    return walk.report(walk.finish()), None
+
+
+def _events_after(event_id: int) -> bool:
+    stmt = select(AuditEvent.id).where(AuditEvent.id > event_id).limit(1)
+    return db.session.scalar(stmt) is not None
 
 
 def _merged(stored: list[Checkpoint], exported: list[Checkpoint]) -> list[Checkpoint]:
@@ -249,17 +309,20 @@ def _merged(stored: list[Checkpoint], exported: list[Checkpoint]) -> list[Checkp
     return stored + [c for c in exported if (c.through_id, c.signature) not in have]
 
 
-def verify_chain_on_record() -> ChainReport:
-    """Verify the chain, then record that it was verified and what was found.
+def verify_chain_on_record(
+    *, start: Progress | None = None, limit: int | None = None
+) -> tuple[ChainReport, Progress | None]:
+    """Verify the chain (or its next part), then record that it was verified and what was found.
 
     The event is only queued here and chained at commit, after the walk: it is never part of the
     trail it reports on, so ``events`` counts what existed when the auditor asked.
     """
-    report = verify_chain()
-    record(
-        "audit.verify",
-        entity_type="audit_trail",
-        outcome="done",
-        detail={"ok": report.ok, "events": report.events, "first_bad": report.first_bad},
-    )
-    return report
+    report, stopped = verify_chain_part(start=start, limit=limit)
+    detail: dict[str, Any] = {
+        "ok": report.ok, "events": report.events, "first_bad": report.first_bad,
+    }  # fmt: skip
+    if start is not None or stopped is not None:
+        detail["after_id"] = start.last_id if start else 0
+        detail["complete"] = stopped is None
+    record("audit.verify", entity_type="audit_trail", outcome="done", detail=detail)
+    return report, stopped

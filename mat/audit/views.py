@@ -95,5 +95,5 @@ def export_csv() -> Any:
 @bp.route("/verify", methods=["POST"])
 @roles_required("auditor")
 def verify() -> Any:
-    report = verify_chain_on_record()
+    report, _ = verify_chain_on_record()
     return render_template("audit/verify.html", report=report)
