@@ -173,7 +173,7 @@ def test_a_bad_new_user_is_refused_in_plain_words(admin, field, value, words) ->
     response = create(admin, **{field: value})
     assert response.status_code == 422
     text = text_of(response)
-    assert words in text and "Not done" in text and "Nothing was changed" in text
+    assert words in text and "The new user is not valid" in text and "Nothing was changed" in text
     for schema_talk in ("Missing data", "Length must", "invalid_input", "status 422", "Must be"):
         assert schema_talk not in text
     assert count(User) == before and count(PasswordReset) == 0
