@@ -121,7 +121,10 @@ def _user_page(user_id: int, *, error: MatError | None = None, issued: Any = Non
         locked=credentials.is_locked(user, clinic_now()),
         roles=ROLES,
         role_words=ROLE_WORDS,
-        checked=request.form.getlist("roles") if error else sorted(user.role_names),
+        # After a refused change of roles, the boxes as the admin ticked them; else as stored.
+        checked=request.form.getlist("roles")
+        if error and request.endpoint == "admin.set_roles"
+        else sorted(user.role_names),
         token=new_form_token(),
         error=error,
         issued=issued,

@@ -245,6 +245,7 @@ def test_the_last_administrator_stays(admin, staff) -> None:
     assert response.status_code == 409
     text = text_of(response)
     assert "This is the last active administrator" in text and "last_admin" not in text
+    assert 'name="roles" value="admin" checked' in text  # the roles as they stand
     response = form_post(admin, path, f"{path}/roles", {"roles": ["nurse"]})
     assert response.status_code == 409
     db.session.refresh(boss)
