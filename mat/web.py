@@ -66,6 +66,7 @@ def register(app: Flask) -> None:
     app.url_map.converters["int"] = RecordId  # before any route is added
     app.before_request_funcs.setdefault(None, []).insert(0, apply_body_limit)
     app.before_request(refuse_nul_characters)
+    from mat.admin.views import bp as admin_pages
     from mat.audit.api import blp as audit_api
     from mat.audit.views import bp as audit_pages
     from mat.auth.api import blp as auth_api
@@ -106,6 +107,7 @@ def register(app: Flask) -> None:
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint)
     app.register_blueprint(auth_pages)
+    app.register_blueprint(admin_pages)
     app.register_blueprint(audit_pages)
     app.register_blueprint(dosing_pages)
     app.register_blueprint(reports_pages)
