@@ -194,6 +194,9 @@ def order_body(form: MultiDict[str, str]) -> dict[str, Any]:
             "criteria": criteria,
             "rationale": form.get("th_rationale") or "",
         }
+    justification = (form.get("justification") or "").strip()
+    if justification:
+        body["justification"] = justification
     return body
 
 
