@@ -99,6 +99,8 @@ PLAIN = {
         "Taper fields are for a taper order: choose that kind, or clear them."
     ),
     "Must be one of: induction, titration, maintenance, taper.": "Choose a kind of order.",
+    "Shorter than minimum length 1.": "Choose one.",
+    "Length must be between 1 and 24.": "Choose one.",
     "Answer true or false.": "Answer yes or no for each criterion.",
 }
 
