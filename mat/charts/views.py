@@ -9,6 +9,7 @@ what to do (``refused``); the order form's routes are in ``order_views.py``.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import (
@@ -28,7 +29,7 @@ from mat.audit.service import record_refusal
 from mat.auth.access import roles_required
 from mat.charts.reading import read_chart
 from mat.charts.svg import dose_chart
-from mat.clock import clinic_now
+from mat.clock import clinic_now, clinic_zone
 from mat.dosing import safety
 from mat.dosing.models import Hold
 from mat.dosing.schemas import ReasonIn
@@ -73,6 +74,12 @@ def level_text(level: str) -> str:
 @bp.app_template_filter("level_text")
 def _level_filter(level: str) -> str:
     return level_text(level)
+
+
+@bp.app_template_filter("clinic_time")
+def _clinic_time(at: datetime) -> str:
+    """A stored moment as the clinic's wall clock reads it."""
+    return at.astimezone(clinic_zone()).strftime("%Y-%m-%d %H:%M")
 
 
 @bp.errorhandler(MatError)
