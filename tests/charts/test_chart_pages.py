@@ -267,3 +267,47 @@ def test_discharge_needs_the_confirmation(doc, patient, sign_order) -> None:
     assert patient.status == "discharged"
     assert db.session.get(Order, order_id).discontinuation is not None
     assert count(Order) == 1
+
+
+# ---- the 90-day chart from real records ---------------------------------------------------
+
+
+def test_the_chart_marks_withheld_corrected_closed_and_hold_days(
+    client, staff, patient, sign_order, give, api, clock
+) -> None:
+    from datetime import timedelta
+
+    from tests.support.factories import PASSWORD
+
+    def day(n: int) -> str:
+        return (TODAY + timedelta(days=n)).isoformat()
+
+    sign_order(patient, dose_mg=40)
+    closure = {"date": day(3), "reason": "Snow day"}
+    assert api("post", "/api/v1/closures", as_=staff["admin"], json=closure).status_code == 201
+    assert give(patient, 40).status_code == 201
+    clock.set(TODAY + timedelta(days=1))
+    dose = give(patient, 40).get_json()
+    void = {
+        "kind": "void",
+        "reason": "Scanned the wrong bottle.",
+        "witness": {"username": "nurse2", "password": PASSWORD},
+    }
+    url = f"/api/v1/doses/{dose['id']}/corrections"
+    assert api("post", url, as_=staff["nurse"], json=void).status_code == 201
+    clock.set(TODAY + timedelta(days=2))
+    withheld = {"reason": "Drowsy at the window"}
+    url = f"/api/v1/patients/{patient.id}/doses/withheld"
+    assert api("post", url, as_=staff["nurse"], json=withheld).status_code == 201
+    clock.set(TODAY + timedelta(days=4))
+    _hold(api, staff, patient)
+    sign_in(client, "doc")
+    page = chart(client, patient)
+    rows = dict(re.findall(r'<tr><th scope="row">([\d-]+)</th>(.*?)</tr>', page, re.S))
+    assert '40 mg</td><td class="num">40 mg' in rows[day(0)]
+    assert "voided/spilled" in rows[day(1)] and "0 mg</td>" in rows[day(1)]
+    assert "withheld" in rows[day(2)]
+    assert "clinic closed" in rows[day(3)]
+    assert "on hold" in rows[day(4)]
+    for mark in ("mark-withheld", "mark-corrected", "band-closed", "band-hold"):
+        assert f'class="{mark}"' in page

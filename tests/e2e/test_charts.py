@@ -96,3 +96,31 @@ def test_a_prescriber_ends_a_missed_dose_block_with_a_reduced_order(
     assert "Dose due: 30 mg" in page.locator("section.today").inner_text()
     assert count(Order) == 2
     screenshot(page, "charts-missed-ended")
+
+
+def test_the_chart_draws_its_marks(page, staff, patient, sign_order, give, api, clock) -> None:
+    """Withheld, voided, closed and hold days on the 90-day chart; the table says the same."""
+
+    def day(n: int) -> str:
+        return (TODAY + timedelta(days=n)).isoformat()
+
+    sign_order(patient, dose_mg=40)
+    api("post", "/api/v1/closures", as_=staff["admin"], json={"date": day(3), "reason": "Snow"})
+    give(patient, 40)
+    clock.set(TODAY + timedelta(days=1))
+    dose = give(patient, 40).get_json()
+    api("post", f"/api/v1/doses/{dose['id']}/corrections", as_=staff["nurse"],
+        json={"kind": "void", "reason": "Wrong bottle.",
+              "witness": {"username": "nurse2", "password": PASSWORD}})  # fmt: skip
+    clock.set(TODAY + timedelta(days=2))
+    api("post", f"/api/v1/patients/{patient.id}/doses/withheld", as_=staff["nurse"],
+        json={"reason": "Drowsy"})  # fmt: skip
+    clock.set(TODAY + timedelta(days=4))
+    api("post", f"/api/v1/patients/{patient.id}/holds", as_=staff["nurse"],
+        json={"reason": "Sedated at the window"})  # fmt: skip
+    sign_in(page, "doc", PASSWORD)
+    page.goto(f"/charts/{patient.id}")
+    page.get_by_text("The same days as a table").click()  # the text alternative opens
+    assert page.locator("table.days-table").is_visible()
+    assert page.locator("svg.dose-chart .mark-withheld").count() == 1
+    both_sizes(page, "charts-marks")
