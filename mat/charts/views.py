@@ -37,9 +37,9 @@ from mat.errors import InvalidInput, MatError, NotFound, flatten_field_errors, r
 from mat.extensions import db
 from mat.orders.schemas import DiscontinueIn
 from mat.orders.service import discontinue_order, get_order
-from mat.patients.episodes import change_patient
+from mat.patients.episodes import change_patient, readmit
 from mat.patients.models import LEVELS_OF_CARE, Patient
-from mat.patients.schemas import PatientSearch, PatientUpdate
+from mat.patients.schemas import AdmissionIn, PatientSearch, PatientUpdate
 from mat.patients.service import search_patients
 from mat.profiles import Profile
 
@@ -216,6 +216,27 @@ def discharge(patient_id: int) -> Any:
     flash(
         f"{patient.display_name} is discharged: the episode of care ended today and the "
         "active orders stop from tomorrow.",
+        "success",
+    )
+    return _back(patient_id)
+
+
+@bp.route("/<int:patient_id>/readmit", methods=["POST"])
+@roles_required("prescriber", rule="prescriber_required")
+def readmission(patient_id: int) -> Any:
+    data = load_plain(
+        AdmissionIn(),
+        {k: request.form.get(k, "").strip() for k in ("admitted_on", "level_of_care")},
+        "Check the readmission.",
+        {
+            "admitted_on": "Give the date the patient came back, as YYYY-MM-DD.",
+            "level_of_care": "Choose one of the levels in the list.",
+        },
+    )
+    patient = readmit(patient_id, data, g.actor, clinic_now())
+    flash(
+        f"{patient.display_name} is readmitted from {patient.admitted_on}: treatment day 1 "
+        "again. Write the first order of the new episode.",
         "success",
     )
     return _back(patient_id)

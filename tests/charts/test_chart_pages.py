@@ -311,3 +311,29 @@ def test_the_chart_marks_withheld_corrected_closed_and_hold_days(
     assert "on hold" in rows[day(4)]
     for mark in ("mark-withheld", "mark-corrected", "band-closed", "band-hold"):
         assert f'class="{mark}"' in page
+
+
+def test_readmit_a_discharged_patient(doc, patient, clock) -> None:
+    from datetime import timedelta
+
+    page = chart(doc, patient)
+    url = f"/charts/{patient.id}/discharge"
+    assert doc.post(url, data={"confirm": "yes", "csrf_token": csrf(page)}).status_code == 303
+    clock.set(TODAY + timedelta(days=7))
+    sign_in(doc, "doc")  # a week later
+    page = chart(doc, patient)
+    assert "Readmit" in page and "Discharge</button>" not in page
+    url = f"/charts/{patient.id}/readmit"
+    bad = doc.post(url, data={"admitted_on": "next week", "level_of_care": "outpatient",
+                              "csrf_token": csrf(page)})  # fmt: skip
+    assert bad.status_code == 422 and "YYYY-MM-DD" in text(bad)
+    before = (TODAY - timedelta(days=1)).isoformat()  # before the discharge
+    early = doc.post(url, data={"admitted_on": before, "level_of_care": "outpatient",
+                                "csrf_token": csrf(page)})  # fmt: skip
+    assert early.status_code == 422 and "readmission date is out of range" in text(early)
+    day = (TODAY + timedelta(days=7)).isoformat()
+    response = doc.post(url, data={"admitted_on": day, "level_of_care": "detox",
+                                   "csrf_token": csrf(page)})  # fmt: skip
+    assert response.status_code == 303
+    again = chart(doc, patient)
+    assert "episode 2" in again and "treatment day 1" in again and "detox" in again
