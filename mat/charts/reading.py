@@ -12,13 +12,13 @@ from sqlalchemy import select
 from mat.charts.svg import ChartDay
 from mat.dosing import service
 from mat.dosing.models import DrugScreen
-from mat.dosing.situation import closures_between, open_holds
+from mat.dosing.situation import closures_between, doses_between, open_holds
 from mat.dosing.take_home_facts import loss_report_dates
 from mat.dosing.take_home_rules import loss_report_violations
 from mat.dosing.tolerance import missed_before
 from mat.extensions import db
 from mat.orders.models import Order
-from mat.orders.schedule import mg_text
+from mat.orders.schedule import WEEKDAYS, mg_text
 from mat.orders.service import active_order, order_status, patient_orders
 from mat.patients.episodes import episodes_answer
 from mat.patients.service import get_patient
@@ -64,9 +64,20 @@ def take_home_words(order: Order | None) -> str:
     if order is None or order.take_home is None or order.stored.take_home is None:
         return "No take-homes authorized."
     plan = order.stored.take_home
-    days = [d.capitalize() for d in plan.weekdays] + [str(d) for d in sorted(plan.dates)]
+    weekdays = sorted(plan.weekdays, key=WEEKDAYS.index)
+    days = [d.capitalize() for d in weekdays] + [str(d) for d in sorted(plan.dates)]
     slots = [f"split slot {s}" for s in plan.split_slots]
     return "Take-homes authorized: " + ", ".join(days + slots) + "."
+
+
+def take_homes_out(patient_id: int, today: date) -> list[str]:
+    """Take-home doses handed out for today or later (the patient holds them), as text."""
+    last = today + timedelta(days=service.TAKE_HOME_AHEAD_DAYS)
+    return [
+        f"{d.service_date.strftime('%a %d %b')}: {mg_text(d.amount_mg)}"
+        for d in doses_between(patient_id, today, last)
+        if d.mode == "take_home" and d.counts
+    ]
 
 
 def screens(patient_id: int, substance: str | None, also: list[str]) -> list[dict[str, Any]]:
@@ -177,6 +188,7 @@ def read_chart(patient_id: int, now: datetime, profile: Profile) -> dict[str, An
         "order": current,
         "order_words": order_words(current) if current else None,
         "take_home_words": take_home_words(current),
+        "take_homes_out": take_homes_out(patient_id, today),
         "holds": open_holds(patient_id),
         "screens": screens(patient_id, substance, patient.other_prescribed_list),
         "losses": loss_report_violations(loss_report_dates(patient_id), today, profile),

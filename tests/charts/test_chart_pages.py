@@ -337,3 +337,26 @@ def test_readmit_a_discharged_patient(doc, patient, clock) -> None:
     assert response.status_code == 303
     again = chart(doc, patient)
     assert "episode 2" in again and "treatment day 1" in again and "detox" in again
+
+
+def test_take_home_status_and_ceiling(doc, patient, sign_order, api, staff) -> None:
+    from datetime import timedelta
+
+    from tests.support.factories import CRITERIA
+
+    sign_order(patient, take_home={"weekdays": ["sat", "sun"], "criteria": dict(CRITERIA)})
+    screen = {"collected_on": TODAY.isoformat(), "results": {"fentanyl": "negative"}}
+    api("post", f"/api/v1/patients/{patient.id}/drug-screens", as_=staff["nurse"], json=screen)
+    page = chart(doc, patient)
+    assert "Take-homes authorized: Sat, Sun." in page and "14 days in a row" in page
+    assert "No take-home dose handed out" in page
+    saturday, sunday = (TODAY + timedelta(days=n) for n in (5, 6))
+    response = api(
+        "post",
+        f"/api/v1/patients/{patient.id}/take-homes",
+        as_=staff["nurse"],
+        json={"dates": [saturday.isoformat(), sunday.isoformat()]},
+    )
+    assert response.status_code == 201, response.get_json()
+    page = chart(doc, patient)
+    assert "Handed out, not yet due: Sat 21 Nov: 40 mg; Sun 22 Nov: 40 mg." in page
