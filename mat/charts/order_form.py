@@ -221,13 +221,34 @@ def plain_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
     return shown
 
 
+def form_names(messages: dict[str, Any]) -> set[str]:
+    """The form fields the schema's messages are about (marked invalid on the page)."""
+    names = set()
+    for path in flatten_field_errors(messages):
+        parts = path.split(".")
+        head = parts[0]
+        if head in ("titration", "taper") and len(parts) > 1:
+            names.add(f"{head}_{parts[1]}")
+        elif head == "split" and len(parts) > 2 and parts[1].isdigit():
+            names.add(f"split_{'slot' if parts[2] == 'slot' else 'fraction'}_{int(parts[1]) + 1}")
+        elif head == "take_home" and len(parts) > 2 and parts[1] == "criteria":
+            names.add(f"criterion_{parts[2]}")
+        elif head == "take_home" and len(parts) > 1:
+            names.add(f"th_{parts[1]}")
+        else:
+            names.add(head)
+    return names
+
+
 def load_order(form: MultiDict[str, str]) -> dict[str, Any]:
     """The form's order, read by the API's schema; 422 with plain-words field messages."""
     try:
         return OrderIn().load(order_body(form))  # type: ignore[no-any-return]
     except ValidationError as err:
         messages = err.messages if isinstance(err.messages, dict) else {"_schema": err.messages}
-        raise InvalidInput("Check the order.", fields=plain_errors(messages)) from err
+        refusal = InvalidInput("Check the order.", fields=plain_errors(messages))
+        refusal.form_names = form_names(messages)  # type: ignore[attr-defined]
+        raise refusal from err
 
 
 def form_values(form: MultiDict[str, str]) -> dict[str, Any]:

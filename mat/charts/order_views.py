@@ -84,6 +84,7 @@ def _page(
         criteria=CRITERIA,
         criteria_text=order_form.CRITERIA_TEXT,
         severity_text=SEVERITY_TEXT,
+        invalid=getattr(error, "form_names", set()),
         mg_text=mg_text,
         today=clinic_now().date(),
     )

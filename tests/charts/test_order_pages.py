@@ -187,6 +187,7 @@ def test_bad_input_is_said_in_plain_words(doc, patient) -> None:
     assert "Daily dose" in body and "Write a number" in body
     assert "Send a number" not in body and "invalid_input" not in body and "422" not in body
     assert 'value="forty"' in body  # the form comes back as sent
+    assert re.search(r'name="dose_mg" value="forty" aria-invalid="true"', body)
     two = text(preview(doc, patient, {**MAINTENANCE, "steps": f"{TODAY} 40"}))
     assert "Say the dose one way only" in two and "Give exactly one of" not in two
     assert count(Order) == 0

@@ -139,3 +139,23 @@ def test_schema_messages_in_plain_words() -> None:
     assert shown["Take-home criterion: No known diversion of medication"] == [
         "Answer yes or no for each criterion."
     ]
+
+
+def test_schema_paths_name_the_form_fields() -> None:
+    from mat.charts.order_form import form_names
+
+    names = form_names(
+        {
+            "titration": {"step_mg": ["x"]},
+            "split": {"1": {"fraction": ["x"]}},
+            "take_home": {"criteria": {"no_diversion": ["x"]}, "rationale": ["x"]},
+            "steps": {"0": {"date": ["x"]}},
+        }
+    )
+    assert names == {
+        "titration_step_mg",
+        "split_fraction_2",
+        "criterion_no_diversion",
+        "th_rationale",
+        "steps",
+    }
