@@ -165,15 +165,10 @@ def refused_order_page(patient_id: int, err: MatError) -> Any:
     values = order_form.form_values(request.form)
     found, token = None, None
     if request.endpoint == "charts.order_sign":
-        try:
-            sealed = preview_token.unseal(
-                request.form.get("preview", ""), patient_id, clinic_now().date()
-            )
-        except MatError:
-            sealed = None
+        # The form of a stale preview too: the prescriber previews it again as it was.
+        sealed = preview_token.sealed(request.form.get("preview", ""), patient_id)
         if sealed is not None:
-            values = sealed["form"]
-            values["justification"] = request.form.get("justification", "")
+            values = {**sealed["form"], "justification": request.form.get("justification", "")}
             if err.code == "order_blocked":  # judged again: the same rules, now with the schedule
                 form = order_form.as_multidict(sealed["form"])
                 found = preview_order(

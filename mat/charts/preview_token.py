@@ -93,6 +93,16 @@ def seal(patient_id: int, values: dict[str, Any], today: date) -> str:
     )
 
 
+def sealed(token: str, patient_id: int) -> dict[str, Any] | None:
+    """The sealed preview if its signature holds and it is this patient's, whatever the
+    situation now (to fill the form in again after a refusal); else None."""
+    try:
+        found = _serializer().loads(token, max_age=MAX_AGE_SECONDS)
+    except BadSignature:
+        return None
+    return found if isinstance(found, dict) and found.get("patient") == patient_id else None
+
+
 STALE = "The patient's record changed since your preview: preview again before signing."
 
 

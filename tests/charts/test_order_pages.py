@@ -159,6 +159,7 @@ def test_a_stale_preview_is_refused(doc, patient, api, staff) -> None:
     response = sign(doc, patient, page)
     assert response.status_code == 409
     assert "changed since your preview: preview again" in text(response)
+    assert 'name="dose_mg" value="40"' in text(response)  # the form, filled in as previewed
     assert count(Order) == 0
 
 
