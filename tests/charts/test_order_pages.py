@@ -288,3 +288,26 @@ def test_a_missed_dose_block_offers_the_reduced_order(doc, patient, sign_order, 
     assert "Sign this order" in previewed and 'name="justification"' not in previewed
     assert sign(doc, patient, previewed).status_code == 303
     assert "Dose due: 30 mg" in text(doc.get(f"/charts/{patient.id}"))
+
+
+def test_after_four_missed_days_the_restart_is_capped(doc, patient, sign_order, give, clock):
+    sign_order(patient, dose_mg=100)
+    assert give(patient, 100).status_code == 201
+    clock.set(TODAY + timedelta(days=5))  # four days missed
+    sign_in(doc, "doc")
+    page = text(doc.get(f"/charts/{patient.id}"))
+    assert "at most 40 mg (the cap of 40 mg after 4 missed days)" in page
+    assert re.search(r'orders/new\?[^"]*dose_mg=40', page)
+
+
+def test_after_five_missed_days_the_chart_asks_for_an_induction(
+    doc, patient, sign_order, give, clock
+):
+    sign_order(patient, dose_mg=60)
+    assert give(patient, 60).status_code == 201
+    clock.set(TODAY + timedelta(days=6))  # five days missed
+    sign_in(doc, "doc")
+    page = text(doc.get(f"/charts/{patient.id}"))
+    assert "restarts with an induction order" in page and "Write the induction order" in page
+    link = html.unescape(re.search(r'href="([^"]*orders/new\?[^"]*)"', page).group(1))
+    assert 'value="induction" selected' in text(doc.get(link))
