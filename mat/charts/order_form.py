@@ -102,6 +102,9 @@ PLAIN = {
     "Shorter than minimum length 1.": "Choose one.",
     "Length must be between 1 and 24.": "Choose one.",
     "Answer true or false.": "Answer yes or no for each criterion.",
+    "Length must be between 2 and 4.": "Give 2 to 4 split parts.",
+    "Length must be between 1 and 400.": "Give 1 to 400 steps.",
+    "Longer than maximum length 4000.": "Write at most 4000 characters.",
 }
 
 
@@ -202,6 +205,23 @@ def order_body(form: MultiDict[str, str]) -> dict[str, Any]:
     return body
 
 
+def _plain(message: str) -> str:
+    """One schema sentence for a person; marshmallow's generic ones are said again."""
+    if message in PLAIN:
+        return PLAIN[message]
+    if message.startswith("Must be one of"):
+        return "Choose one from the list."
+    if message.startswith(("Length must be", "Shorter than", "Longer than")):
+        return (
+            "Too long or too short: text here is at most 4000 characters; give 2 to 4 split parts."
+        )
+    if message.startswith("Must be greater than or equal to") or message.startswith(
+        "Must be less than"
+    ):
+        return "This number is out of range: check it."
+    return message
+
+
 def plain_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
     """The schema's messages, keyed by what the form calls the field, in plain words."""
     flat = flatten_field_errors(messages)
@@ -217,7 +237,7 @@ def plain_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
         else:
             key = ".".join(p for p in parts if not p.isdigit())
             label = LABELS.get(key) or LABELS.get(parts[0]) or parts[0].replace("_", " ")
-        shown.setdefault(label, []).extend(PLAIN.get(t, t) for t in texts)
+        shown.setdefault(label, []).extend(_plain(t) for t in texts)
     return shown
 
 

@@ -159,3 +159,16 @@ def test_schema_paths_name_the_form_fields() -> None:
         "th_rationale",
         "steps",
     }
+
+
+def test_generic_schema_messages_are_said_for_people() -> None:
+    shown = plain_errors(
+        {
+            "take_home": {"weekdays": {"0": ["Must be one of: mon, tue."]}},
+            "justification": ["Longer than maximum length 4000."],
+            "titration": {"every_days": ["Must be greater than or equal to 1 and less than 90."]},
+        }
+    )
+    assert shown["Take-home weekdays"] == ["Choose one from the list."]
+    assert shown["Justification"] == ["Write at most 4000 characters."]
+    assert shown["Titration: every … days"] == ["This number is out of range: check it."]
