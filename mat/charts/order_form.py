@@ -86,6 +86,8 @@ PLAIN = {
     "Send a whole number, like 3, not text.": "Write a whole number, like 3.",
     "Not a valid integer.": "Write a whole number, like 3.",
     "Missing data for required field.": "Fill this in.",
+    # Only a step line that is not "date mg" leaves a dose empty (``_steps``).
+    "Field may not be null.": "Write a line as a date and the dose in mg, like 2026-12-01 40.",
     "Give exactly one of dose_mg, steps, titration or taper.": (
         "Say the dose one way only: a daily dose, steps, a titration or a taper."
     ),
