@@ -71,6 +71,7 @@ def register(app: Flask) -> None:
     from mat.audit.views import bp as audit_pages
     from mat.auth.api import blp as auth_api
     from mat.auth.views import bp as auth_pages
+    from mat.charts.order_views import bp as chart_pages
     from mat.dosing.api import blp as dosing_api
     from mat.dosing.api_losses import blp as dosing_loss_api
     from mat.dosing.api_safety import blp as dosing_safety_api
@@ -109,6 +110,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(auth_pages)
     app.register_blueprint(admin_pages)
     app.register_blueprint(audit_pages)
+    app.register_blueprint(chart_pages)
     app.register_blueprint(dosing_pages)
     app.register_blueprint(reports_pages)
     app.register_blueprint(stock_pages)

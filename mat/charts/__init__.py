@@ -1,0 +1,1 @@
+"""The prescriber's screens: find a patient, read the chart, preview and sign orders."""
