@@ -292,3 +292,22 @@ def test_a_late_entry_is_refused_in_plain_words(
     assert words in text
     no_schema_words(text)
     assert count(Dose) == 0
+
+
+def test_a_warning_is_shown_apart_from_the_rules_that_refused(
+    nurse, page, api, staff, patient, sign_order
+) -> None:
+    sign_order(patient)
+    closure = {"date": SATURDAY.isoformat(), "reason": "Holiday"}
+    assert api("post", "/api/v1/closures", as_=staff["admin"], json=closure).status_code == 201
+    window = page()
+    assert f'value="{SATURDAY.isoformat()}"' in window  # a closure day: one take-home allowed
+    assert post(nurse, patient, "hold", {"reason": "Appears sedated"}, window).status_code == 303
+    refused = post(nurse, patient, "take-homes", {"dates": [SATURDAY.isoformat()]}, page())
+    assert refused.status_code == 422
+    text = text_of(refused)
+    not_done = text[text.index("Not done") : text.index("Nothing was recorded")]
+    assert "patient_on_hold" in not_done and "clinic_closed" not in not_done
+    noted = text[text.index('aria-label="Warnings"') :]
+    assert "clinic_closed" in noted[: noted.index("</div>")]
+    assert count(Dose) == 0

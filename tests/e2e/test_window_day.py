@@ -74,3 +74,36 @@ def test_a_nurse_works_through_the_day(page, staff, patient, sign_order) -> None
     assert count(DoseCorrection) == 1
     assert "voided" in page.locator("table.doses tbody tr").first.inner_text().lower()
     shots(page, "day-voided")
+
+
+def test_what_a_new_nurse_found_by_trying(
+    page, api, staff, patient, sign_order, take_home_criteria
+) -> None:
+    """A withheld dose stays on the window after a reload; take-home dates a rule refuses are
+    disabled with the reason; a long medication name wraps in its column at 1280 px."""
+    from mat.extensions import db
+    from mat.formulary.models import Medication
+
+    medication = db.session.scalar(db.select(Medication).where(Medication.code == "METH-10MGML"))
+    medication.name = "Methadone hydrochloride oral concentrate, dye-free and sugar-free, 10 mg/mL"
+    db.session.commit()
+    sign_order(patient, take_home={"weekdays": ["sat", "sun"], "criteria": take_home_criteria})
+    sign_in(page, "nurse1", PASSWORD)
+    page.goto(f"/window/{patient.id}")
+    page.set_viewport_size({"width": 1280, "height": 800})
+    name = page.locator("dl.facts > div").first.bounding_box()
+    slot = page.locator("dl.facts > div").nth(1).bounding_box()
+    assert name is not None and slot is not None
+    assert name["x"] + name["width"] <= slot["x"]  # the name wraps, the slot is not overprinted
+    saturday = page.get_by_role("region", name="Take-home doses, the coming week")
+    assert saturday.locator("input[type=checkbox]").first.is_disabled()
+    assert "take_home_drug_screen" in saturday.inner_text()
+    shots(page, "day-take-homes-refused")
+
+    page.get_by_label("Reason (required)").first.fill("Smelled of alcohol")
+    submit(page, page.get_by_role("button", name="Withhold").click)
+    page.reload()
+    status = page.locator(".plan .status").inner_text()
+    assert status.startswith("Withheld at 09:00 by TU: Smelled of alcohol")
+    assert "Due now" not in page.locator("main").inner_text()
+    shots(page, "day-withheld")
