@@ -74,6 +74,9 @@ def test_a_nurse_works_through_the_day(page, staff, patient, sign_order) -> None
     assert count(DoseCorrection) == 1
     assert "voided" in page.locator("table.doses tbody tr").first.inner_text().lower()
     shots(page, "day-voided")
+    page.get_by_text("Record a dose given while mat was down").click()
+    assert page.get_by_label("Why it is entered late (required)").is_visible()
+    shots(page, "day-late-entry-form")
 
 
 def test_what_a_new_nurse_found_by_trying(
