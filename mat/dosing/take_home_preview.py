@@ -28,13 +28,13 @@ def refused_take_home_dates(
     patient = get_patient(patient_id, audit_read=False)
     orders = patient_orders(patient.id)
     today = now.date()
-    patient_blocks = service._patient_blocks(patient, orders, today, now, profile)
+    blocks = service.patient_blocks(patient, orders, today, now, profile)
     refused: dict[date, list[Violation]] = {}
     for day in dates:
         order = governing_order(orders, day) or governing_order(orders, today)
-        found = list(patient_blocks)
+        found = list(blocks)
         if order is not None:
-            found += service._take_home_rules(patient, orders, order, [day], today, profile)
+            found += service.take_home_rules(patient, orders, order, [day], today, profile)
         if blocking(found):
             refused[day] = blocking(found)
     return refused

@@ -1,5 +1,7 @@
-"""The nurse's dosing window (server-rendered): find the patient, see today's plan, give the dose,
-withhold it, place a hold, hand out take-homes.
+"""The nurse's dosing window (server-rendered): find the patient, see today's plan, give the dose
+(through a confirm step), withhold it, place a hold, hand out take-homes. What the patient page
+shows is built in ``window_page``; its other records (screens, corrections, late entries) are
+``views_records``, on the same blueprint.
 
 Every decision is the JSON API's: the page calls the same services (``service.dose_plan``,
 ``record_dose``, ``dispense_take_homes``, ``safety.withhold_dose``, ``place_hold``) and reads its
