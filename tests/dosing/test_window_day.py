@@ -135,6 +135,8 @@ def test_take_home_dates_a_rule_refuses_are_shown_before_ticking(
     assert f'value="{saturday}" disabled' in window
     assert f'id="refused-{saturday}"' in window and "take_home_drug_screen" in window
     assert "Hand out the ticked days" not in window
+    take_homes = window[window.index('id="take-home-title"') :]
+    assert "40 mg (4 mL)" in take_homes[: take_homes.index("</section>")]  # mL for methadone
 
 
 # ---- drug screens -------------------------------------------------------------------------
