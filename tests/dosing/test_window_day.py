@@ -313,3 +313,21 @@ def test_a_warning_is_shown_apart_from_the_rules_that_refused(
     noted = text[text.index('aria-label="Warnings"') :]
     assert "clinic_closed" in noted[: noted.index("</div>")]
     assert count(Dose) == 0
+
+
+@pytest.mark.parametrize("username", ["doc", "audit", "boss"])
+@pytest.mark.parametrize("action", ["give/confirm", "screens", "late-entry", "doses/1/correct"])
+def test_only_a_nurse_records_at_the_window(client, staff, patient, username, action) -> None:
+    sign_in(client, username)
+    token = hidden(client.get("/").get_data(as_text=True), "csrf_token")
+    data = {
+        "csrf_token": token,
+        "collected_on": TODAY.isoformat(),
+        "result_fentanyl": "negative",
+        "date": (TODAY - timedelta(days=1)).isoformat(),
+        "amount_mg": "40",
+        "late_entry_reason": "Network down",
+    }
+    response = client.post(f"/window/{patient.id}/{action}", data=data)
+    assert response.status_code == 403 and "dispenser_required" in text_of(response)
+    assert count(DrugScreen) == 0 and count(Dose) == 0
