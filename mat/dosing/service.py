@@ -296,7 +296,7 @@ def dispense_take_homes(
     today = now.date()
     _check_take_home_dates(dates, today)
     orders = patient_orders(patient.id)
-    found = _patient_blocks(patient, orders, today, now, profile)
+    found = patient_blocks(patient, orders, today, now, profile)
     planned = {d: [(p, o) for p, o in schedule_between(orders, d, d)] for d in dict.fromkeys(dates)}
     unplanned = [d for d, doses in planned.items() if not doses]
     if unplanned:
@@ -310,7 +310,7 @@ def dispense_take_homes(
     first = min(dates)
     order = governing_order(orders, first) or governing_order(orders, today)
     if order is not None:
-        found += _take_home_rules(patient, orders, order, dates, today, profile)
+        found += take_home_rules(patient, orders, order, dates, today, profile)
     _refuse(found, "The take-home doses were not handed out")
     closures = closures_between(min(dates), max(dates))
     excepted = excepted_dates(patient, orders, dates, profile)
@@ -364,7 +364,7 @@ def _check_take_home_dates(dates: list[date], today: date) -> None:
         )
 
 
-def _patient_blocks(
+def patient_blocks(
     patient: Patient, orders: list[Order], today: date, now: datetime, profile: Profile
 ) -> list[Violation]:
     """The rules about the patient today that stop take-homes as they stop an observed dose:
@@ -379,7 +379,7 @@ def _patient_blocks(
     return [v for v in dose_violations(situation, profile) if v.rule in patient_rules]
 
 
-def _take_home_rules(
+def take_home_rules(
     patient: Patient,
     orders: list[Order],
     order: Order,

@@ -33,7 +33,8 @@ def test_a_nurse_finds_the_patient_and_gives_the_dose(page, staff, patient, sign
     assert disabled is True
 
     submit(page, page.get_by_role("button", name="Give 40 mg (4 mL)").click)
-    assert page.get_by_role("status").inner_text().startswith("Recorded: 40 mg (4 mL)")
+    assert count(Dose) == 0  # the confirm step first (the "Recorded" flash is base.html's)
+    submit(page, page.get_by_role("button", name="Confirm: give 40 mg (4 mL)").click)
     row = page.locator("table.doses tbody tr")
     assert row.count() == 1
     assert "40 mg (4 mL)" in row.inner_text() and "given" in row.inner_text().lower()
@@ -72,6 +73,7 @@ def test_the_window_shows_the_2024_rules(page, api, staff, factory, clock, sign_
     sign_in(page, "nurse1", PASSWORD)
     page.goto(f"/window/{patient.id}")
     submit(page, page.get_by_role("button", name="Give 30 mg (3 mL)").click)
+    submit(page, page.get_by_role("button", name="Confirm: give 30 mg (3 mL)").click)
     clock.set(TODAY, time(9, 4))
     page.goto(f"/window/{patient.id}")
     bar = page.get_by_label("Patient", exact=True).inner_text()
@@ -80,5 +82,6 @@ def test_the_window_shows_the_2024_rules(page, api, staff, factory, clock, sign_
     assert "drug_screen_frequency" in page.content()
     screenshot(page, "window-split-take-home")
     submit(page, page.get_by_role("button", name="Hand out 30 mg (3 mL) to take home (pm)").click)
+    submit(page, page.get_by_role("button", name="Confirm: hand out 30 mg (3 mL)").click)
     assert count(Dose) == 2
     screenshot(page, "window-split-take-home-given")

@@ -12,7 +12,7 @@ import pytest
 from mat.stock.models import StockReceipt
 from mat.stock.records import BottleReturn, StockCount
 from tests.auth.test_pages import sign_in
-from tests.dosing.test_window_pages import hidden
+from tests.dosing.test_window_pages import flashed, give_form, hidden
 from tests.stock.conftest import NEXT_YEAR, SATURDAY
 from tests.support.checks import count
 from tests.support.factories import PASSWORD
@@ -159,8 +159,8 @@ def test_the_window_shows_the_lot_units_labels_and_bottles(
         f"/window/{patient.id}/bottles", data={"csrf_token": token, "dose_id": str(saturday["id"])}
     )
     assert response.status_code == 303
+    assert f"Empty bottle of dose {saturday['id']} returned." in flashed(client)[0]
     page = page_text(client.get(f"/window/{patient.id}"))
-    assert f"Empty bottle of dose {saturday['id']} returned." in page
     assert "Bottles not returned (1)" in page
     again = client.post(
         f"/window/{patient.id}/bottles", data={"csrf_token": token, "dose_id": str(saturday["id"])}
@@ -195,14 +195,12 @@ def test_the_window_gives_a_solid_form_in_units_from_its_lot(
     sign_order(patient, medication="BUPNX-FILM-8", dose_mg=16)
     signed_in(client, "nurse1")
     page = page_text(client.get(f"/window/{patient.id}"))
-    assert "Give 16 mg (2 films)" in page and "F-1" in page and "window-1" in page
-    form = {
-        name: hidden(page, name) for name in ("csrf_token", "token", "amount_mg", "slot", "date")
-    }
+    assert "Give 16 mg (2 films of 8 mg)" in page and "F-1" in page and "window-1" in page
+    form = give_form(page)  # as the confirm step posts it
     response = client.post(f"/window/{patient.id}/give", data=form)
     assert response.status_code == 303
-    page = page_text(client.get(f"/window/{patient.id}"))
-    assert "Recorded: 16 mg (2 films)" in page and "lot F-1" in page
+    assert "Recorded: 16 mg (2 films of 8 mg)" in flashed(client)[0]
+    assert "lot F-1" in flashed(client)[0]
 
 
 def test_no_stock_at_the_station_is_said_before_give_and_refused_on_give(
@@ -214,20 +212,16 @@ def test_no_stock_at_the_station_is_said_before_give_and_refused_on_give(
     signed_in(client, "nurse1")
     page = page_text(client.get(f"/window/{patient.id}"))
     assert "Stock at window-1" in page and "stock_insufficient" in page
-    form = {
-        name: hidden(page, name) for name in ("csrf_token", "token", "amount_mg", "slot", "date")
-    }
+    form = give_form(page)  # as the confirm step posts it
     refused = client.post(f"/window/{patient.id}/give", data=form)
     assert refused.status_code == 422 and "stock_insufficient" in page_text(refused)
     # Working at the vault for the session, the dose is drawn there.
     response = client.post("/stock/station", data={"csrf_token": csrf(client), "station": "vault"})
     assert response.status_code == 303
     page = page_text(client.get(f"/window/{patient.id}"))
-    form = {
-        name: hidden(page, name) for name in ("csrf_token", "token", "amount_mg", "slot", "date")
-    }
+    form = give_form(page)  # as the confirm step posts it
     assert client.post(f"/window/{patient.id}/give", data=form).status_code == 303
-    assert "lot L-100" in page_text(client.get(f"/window/{patient.id}"))
+    assert "lot L-100" in flashed(client)[-1]
 
 
 def test_the_recall_screen_lists_who_received_a_lot(
