@@ -38,7 +38,10 @@ REFRESH_SECONDS = 30
 def _queue() -> Queue:
     now = clinic_now()
     queue = build_queue(now.date(), now, current_app.extensions["mat_profile"])
-    session[SESSION_KEY] = audit_listing(queue, session.get(SESSION_KEY))
+    seen = session.get(SESSION_KEY)
+    key = audit_listing(queue, seen)
+    if key != seen:  # an unchanged session is not written again on every background refresh
+        session[SESSION_KEY] = key
     return queue
 
 
