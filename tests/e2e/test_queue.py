@@ -23,6 +23,15 @@ def _queue_day(factory: Any, sign_order: Any, api: Any, staff: dict[str, Any]) -
     return people
 
 
+def _axe_serious(page: Any) -> list[str]:
+    """axe-core's serious and critical findings on the page (none allowed)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    found = results.response["violations"]
+    return [f"{v['id']}: {v['help']}" for v in found if v["impact"] in ("serious", "critical")]
+
+
 def test_a_nurse_works_the_queue_and_scans_a_card(page, api, staff, factory, sign_order) -> None:
     people = _queue_day(factory, sign_order, api, staff)
     sign_in(page, "nurse1", PASSWORD)
@@ -35,6 +44,8 @@ def test_a_nurse_works_the_queue_and_scans_a_card(page, api, staff, factory, sig
     # The search box has the focus: a scanner types the MRN and Enter.
     assert page.evaluate("document.activeElement.id") == "q"
     screenshot(page, "queue-1366")
+    serious = _axe_serious(page)
+    assert serious == [], serious
     page.set_viewport_size({"width": 1366, "height": 768})
     screenshot(page, "queue-1366x768")
     page.set_viewport_size({"width": 800, "height": 1280})
