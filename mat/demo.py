@@ -127,7 +127,7 @@ def seed_demo_clinic(seed: int = 20261124, *, demo_mode: bool = False) -> None:
     first = today - timedelta(days=HISTORY_DAYS)
     nurses = staff.nurses
     receive_demo_stock(first, nurses[0], nurses[1], NURSE_PASSWORD, profile)
-    seed_history(patients, staff, today, profile, rng)
+    seed_history(patients, staff, clinic_now(), profile, rng)
     count_yesterday(today, nurses[0], nurses[1], NURSE_PASSWORD, profile)
     g.actor = users["admin"]
     thursday = today + timedelta(days=(3 - today.weekday()) % 7 or 7)

@@ -45,8 +45,35 @@ class Staff:
     witness_password: str
 
 
+# The last moment of the demo's working day (doses from 08:00 to 15:59, and a few minutes more).
+DAY_ENDS = time(16, 30)
+
+
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=clinic_zone())
+
+
+@dataclass(frozen=True)
+class SeedClock:
+    """When the seed runs. Earlier days keep the demo's working hours; today's must not be
+    later than now (a log printed at 13:41 must not list doses at 15:30): when the seed runs
+    before the working day ends, every moment of today is moved closer to midnight by the same
+    factor, so today's events keep their order and all fall at or before now."""
+
+    now: datetime
+
+    def fit(self, moment: datetime) -> datetime:
+        if moment.date() != self.now.date():
+            return moment
+        midnight = datetime.combine(self.now.date(), time(0), tzinfo=moment.tzinfo)
+        day_ends = datetime.combine(self.now.date(), DAY_ENDS, tzinfo=moment.tzinfo)
+        if self.now >= day_ends:
+            return moment
+        factor = (self.now - midnight) / (day_ends - midnight)
+        return midnight + (min(moment, day_ends) - midnight) * factor
+
+    def at(self, day: date, hour: int, minute: int = 0) -> datetime:
+        return self.fit(_at(day, hour, minute))
 
 
 def _as(user: User) -> None:
@@ -96,50 +123,57 @@ def _order_body(patient: Patient, n: int, first: date, rng: random.Random) -> di
 
 
 def seed_history(
-    patients: list[Patient], staff: Staff, today: date, profile: Profile, rng: random.Random
+    patients: list[Patient], staff: Staff, now: datetime, profile: Profile, rng: random.Random
 ) -> None:
+    """The history up to ``now``, the seed's clinic-local time: nothing is dated after it."""
+    clock = SeedClock(now)
+    today = now.date()
     first = today - timedelta(days=HISTORY_DAYS)
     for n, patient in enumerate(patients):
         start = max(first, patient.admitted_on)
         _as(staff.prescriber)
         body = _order_body(patient, n, start, rng)
-        order = sign_order(patient.id, body, staff.prescriber, _at(start, 7, 30), profile)
+        order = sign_order(patient.id, body, staff.prescriber, clock.at(start, 7, 30), profile)
         take_homes = order.take_home is not None
-        _screens(patient, n, start, today, staff, rng)
+        _screens(patient, n, start, clock, staff, rng)
         day = start
         while day <= today:
             nurse = staff.nurses[(n + day.toordinal()) % len(staff.nurses)]
             _as(nurse)
-            _one_day(patient, n, day, today, take_homes, nurse, staff, profile, rng)
+            _one_day(patient, n, day, clock, take_homes, nurse, staff, profile, rng)
             day += timedelta(days=1)
     _as(staff.nurses[0])
     safety.place_hold(
         patients[HELD_PATIENT].id,
         "Appeared sedated at intake; prescriber to see.",
         staff.nurses[0],
-        _at(today, 7, 45),
+        clock.at(today, 7, 45),
     )
-    _readmission(patients[READMITTED_PATIENT], staff, today, profile)
+    _readmission(patients[READMITTED_PATIENT], staff, clock, profile)
 
 
-def _readmission(patient: Patient, staff: Staff, today: date, profile: Profile) -> None:
+def _readmission(patient: Patient, staff: Staff, clock: SeedClock, profile: Profile) -> None:
     """Discharged, then back the same morning: a new episode with an induction order."""
+    today = clock.now.date()
     _as(staff.prescriber)
-    episodes.change_patient(patient.id, {"status": "discharged"}, staff.prescriber, _at(today, 7))
+    episodes.change_patient(
+        patient.id, {"status": "discharged"}, staff.prescriber, clock.at(today, 7)
+    )
     episodes.readmit(
         patient.id,
         {"admitted_on": today, "level_of_care": "maintenance"},
         staff.prescriber,
-        _at(today, 7, 5),
+        clock.at(today, 7, 5),
     )
     body = {"medication": "METH-10MGML", "kind": "induction", "start_date": today,
             "dose_mg": Decimal(30), "split": None, "justification": None}  # fmt: skip
-    sign_order(patient.id, body, staff.prescriber, _at(today, 7, 10), profile)
+    sign_order(patient.id, body, staff.prescriber, clock.at(today, 7, 10), profile)
 
 
 def _screens(
-    patient: Patient, n: int, start: date, today: date, staff: Staff, rng: random.Random
+    patient: Patient, n: int, start: date, clock: SeedClock, staff: Staff, rng: random.Random
 ) -> None:
+    today = clock.now.date()
     # Outpatient programs collect urine before sessions: weekly here, on the first day too.
     if patient.level_of_care in ("detox", "inpatient"):
         return
@@ -159,7 +193,7 @@ def _screens(
                 patient.id,
                 {"collected_on": day, "results": results},
                 staff.nurses[0],
-                _at(day, 7, 50),
+                clock.at(day, 7, 50),
             )
         day += timedelta(days=1)
 
@@ -168,18 +202,20 @@ def _one_day(
     patient: Patient,
     n: int,
     day: date,
-    today: date,
+    clock: SeedClock,
     take_homes: bool,
     nurse: User,
     staff: Staff,
     profile: Profile,
     rng: random.Random,
 ) -> None:
+    today = clock.now.date()
     if n == MISSING_PATIENT and day >= today - timedelta(days=3):
         return  # the last three days missed; today blocked
     if day == today and n % 2 == 0:
         return  # half of today's patients have not come to the window yet
-    now = _at(day, 8 + n % 8, rng.randint(0, 59))
+    at = _at(day, 8 + n % 8, rng.randint(0, 59))
+    now = clock.fit(at)
     if take_homes and day.weekday() in (5, 6):
         return  # taken home on Friday
     void_day = _last_weekday_before(today)
@@ -207,20 +243,20 @@ def _one_day(
                     "witness": credentials,
                 },
                 nurse,
-                now + timedelta(minutes=3),
+                clock.fit(at + timedelta(minutes=3)),
                 profile,
             )
             service.record_dose(
                 patient.id,
                 {"amount_mg": plan.planned.dose_mg, "slot": None, "date": None},
                 nurse,
-                now + timedelta(minutes=5),
+                clock.fit(at + timedelta(minutes=5)),
                 profile,
             )
         if take_homes and day.weekday() == 4:
             weekend = [day + timedelta(days=1), day + timedelta(days=2)]
             service.dispense_take_homes(
-                patient.id, weekend, nurse, now + timedelta(minutes=2), profile
+                patient.id, weekend, nurse, clock.fit(at + timedelta(minutes=2)), profile
             )
     except MatError:
         pass  # a rule refused (a positive screen stops take-homes): as at a real window

@@ -77,6 +77,7 @@ def register(app: Flask) -> None:
     from mat.dosing.api_safety import blp as dosing_safety_api
     from mat.dosing.situation import open_holds_answer
     from mat.dosing.views import bp as dosing_pages
+    from mat.dosing.views_queue import queue_fragment  # noqa: F401 (adds /window and its queue)
     from mat.formulary.api import blp as formulary_api
     from mat.imports.api import blp as imports_api
     from mat.orders.api import blp as orders_api

@@ -87,13 +87,33 @@ def closures_between(start: date, stop: date) -> frozenset[date]:
 def situation_for(patient: Patient, orders: list[Order], day: date, now: datetime) -> DoseSituation:
     """The rules' view of ``day`` for ``patient``; ``orders`` are the patient's signed orders."""
     first = day - timedelta(days=HISTORY_DAYS)
-    doses = [d for d in doses_between(patient.id, first, day) if d.counts]
-    taken = {d.service_date for d in doses if d.service_date < day}
-    if taken:
-        last_dose_on: date | None = max(taken)
-    else:  # nothing in the window: how long ago was the last dose (an unordered gap)?
+    doses = doses_between(patient.id, first, day)
+    earlier = None
+    if not any(d.counts and d.service_date < day for d in doses):
+        # nothing in the window: how long ago was the last dose (an unordered gap)?
         last = last_dose(patient.id, first)
-        last_dose_on = last.on if last else None
+        earlier = last.on if last else None
+    holds = tuple(h.reason for h in open_holds(patient.id))
+    return situation_from(patient, orders, day, now, doses, holds, earlier)
+
+
+def situation_from(
+    patient: Patient,
+    orders: list[Order],
+    day: date,
+    now: datetime,
+    doses: list[Dose],
+    holds: tuple[str, ...],
+    last_dose_before: date | None,
+) -> DoseSituation:
+    """``situation_for`` from rows already read (the queue reads them for every patient at
+    once): ``doses`` are the patient's dose rows of the ``HISTORY_DAYS`` before ``day`` and of
+    ``day``, corrected or not; ``holds`` the reasons of the open holds; ``last_dose_before`` the
+    last day dosed before that window (read only when the window has no dose)."""
+    first = day - timedelta(days=HISTORY_DAYS)
+    doses = [d for d in doses if d.counts and first <= d.service_date <= day]
+    taken = {d.service_date for d in doses if d.service_date < day}
+    last_dose_on = max(taken) if taken else last_dose_before
     recent = recent_days(
         orders,
         first,
@@ -112,6 +132,6 @@ def situation_for(patient: Patient, orders: list[Order], day: date, now: datetim
         given=tuple(
             GivenDose(d.slot, d.mode, d.dispensed_at) for d in doses if d.service_date == day
         ),
-        open_holds=tuple(h.reason for h in open_holds(patient.id)),
+        open_holds=holds,
         recent_days=recent,
     )

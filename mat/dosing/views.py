@@ -36,8 +36,7 @@ from mat.idempotency import IdempotentRequest
 from mat.orders.schedule import mg_text
 from mat.orders.service import governing_order, patient_orders
 from mat.patients.models import Patient
-from mat.patients.schemas import PatientSearch
-from mat.patients.service import get_patient, search_patients
+from mat.patients.service import get_patient
 from mat.stock.window import current_station
 from mat.violations import Violation
 
@@ -81,20 +80,7 @@ def refused(err: MatError) -> Any:
     )
 
 
-# ---- reading: the search and the patient's window ----------------------------------------
-
-
-@bp.route("", methods=["GET", "POST"])
-@roles_required("nurse")
-def window() -> Any:
-    """The search. The term (a name or an MRN) travels in the body of a POST, never in the
-    address: addresses end up in browser history, proxy and server logs, and the Referer of
-    the next page. A GET shows the empty form, whatever its query string says."""
-    if request.method != "POST":
-        return render_template("dosing/search.html", q="", patients=None)
-    q = _load(PatientSearch(), {"q": request.form.get("q", "").strip()}, "Check the search.")["q"]
-    patients = search_patients(q) if q else None  # the search is audited
-    return render_template("dosing/search.html", q=q, patients=patients)
+# ---- reading: the patient's window (the queue and the search: views_queue.py) --------------
 
 
 @bp.route("/<int:patient_id>", methods=["GET"])

@@ -12,10 +12,9 @@ def test_a_nurse_finds_the_patient_and_gives_the_dose(page, staff, patient, sign
     sign_order(patient)
     sign_in(page, "nurse1", PASSWORD)
     submit(page, page.get_by_role("link", name="Dosing window").click)
-    page.get_by_label("Patient: name or MRN").fill(patient.mrn)
-    submit(page, lambda: page.keyboard.press("Enter"))  # keyboard first: type the MRN, Enter
-    screenshot(page, "window-search")
-    submit(page, page.get_by_role("link", name=patient.display_name).click)
+    page.get_by_label("Scan the patient's card, or type a name or MRN").fill(patient.mrn)
+    # Keyboard first: type the MRN (or scan it), Enter; one match opens the patient at once.
+    submit(page, lambda: page.keyboard.press("Enter"))
     bar = page.get_by_label("Patient", exact=True)
     assert patient.mrn in bar.inner_text() and patient.display_name in bar.inner_text()
     screenshot(page, "window-due")

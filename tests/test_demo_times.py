@@ -1,0 +1,40 @@
+"""The demo seed writes nothing later than the moment it runs (a log printed at 13:41 listed
+doses at 15:30): today's doses, holds, orders and screens fall at or before the seed's now."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+from sqlalchemy import select
+
+from mat.demo import seed_demo_clinic
+from mat.dosing.models import Dose, DoseCorrection, DrugScreen, Hold
+from mat.extensions import db
+from mat.orders.models import Order
+from tests.conftest import TODAY
+
+
+@pytest.mark.parametrize("at", [time(13, 41), time(6, 5)])
+def test_the_demo_seed_dates_nothing_after_now(app, clock, at) -> None:
+    clock.set(TODAY, at)
+    seed_demo_clinic()
+    db.session.commit()
+    now = clock.now
+    moments = [
+        *db.session.scalars(select(Dose.dispensed_at)),
+        *db.session.scalars(select(DoseCorrection.at)),
+        *db.session.scalars(select(Hold.set_at)),
+        *db.session.scalars(select(Order.signed_at)),
+        *db.session.scalars(select(DrugScreen.recorded_at)),
+    ]
+    late = sorted(m for m in moments if m > now)
+    assert not late, f"{len(late)} moments after {now}, the first {late[0]}"
+    today = [
+        d.dispensed_at
+        for d in db.session.scalars(select(Dose).where(Dose.service_date == TODAY))
+        if d.mode == "observed"
+    ]
+    assert today, "the demo shows doses given this morning"
+    # Today's doses keep the demo's order: spread over the morning up to now, not all at once.
+    assert len(set(today)) > 5
