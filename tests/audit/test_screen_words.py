@@ -115,7 +115,7 @@ def test_rows_show_mrn_and_name_not_the_internal_id(auditor, staff, factory) -> 
     patient = factory.patient(mrn="MRN-77001", family_name="Okonkwo", given_name="Ada")
     events_by(staff["nurse"], 2, patient_id=patient.id)
     page = auditor.get(f"/audit?{ALL_TIME}").get_data(as_text=True)
-    assert "<strong>MRN-77001</strong><br>Okonkwo, Ada" in page
+    assert '<strong class="mrn">MRN-77001</strong><br>Okonkwo, Ada' in page
     assert "Patient id" not in page
     assert f"<td>{patient.id}</td>\n        <td>" not in page
 
