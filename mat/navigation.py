@@ -21,6 +21,7 @@ class NavEntry:
     home_label: str  # the longer words of the home page's role cards
     # Other blueprints whose pages belong to this entry (marked as the current section).
     sections: tuple[str, ...] = ()
+    in_bar: bool = True  # False: only on the home page's role card (a daily task's shortcut)
 
     @property
     def blueprint(self) -> str:
@@ -36,6 +37,14 @@ ENTRIES: tuple[NavEntry, ...] = (
         ("nurse", "auditor", "admin"),
         "Stock and receipts",
         ("stock", "stock_records"),
+    ),
+    NavEntry(
+        "Daily count",
+        "stock_records.count_form",
+        ("nurse",),
+        "Daily count",
+        ("stock_records",),
+        in_bar=False,
     ),
     # A prescriber's part of stock is resolving the variances the daily count found.
     NavEntry(
@@ -98,4 +107,5 @@ def nav_links() -> list[NavLink]:
     return [
         NavLink(entry.label, url_for(entry.endpoint), _current(entry, endpoint, blueprint))
         for entry in entries_for(roles, current_app.view_functions)
+        if entry.in_bar
     ]
