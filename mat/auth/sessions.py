@@ -70,9 +70,14 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
         return self.sid is None
 
 
+# What the browser fetches by itself, whenever it likes (the favicon may come minutes after
+# the page): never a sign that the person is there.
+BROWSER_FETCHES = {"static", "auth.favicon"}
+
+
 def is_background(request: Request) -> bool:
     """A request the page sent by itself, not the person: not activity (module docstring)."""
-    return request.headers.get(BACKGROUND_HEADER) == "1"
+    return request.headers.get(BACKGROUND_HEADER) == "1" or request.endpoint in BROWSER_FETCHES
 
 
 def touch(session: Any) -> None:

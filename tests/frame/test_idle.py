@@ -92,3 +92,16 @@ def test_keepalive_after_the_end_signs_nobody_back_in(client, clock, staff) -> N
     response = client.post("/session/keepalive", headers={"X-CSRFToken": token})
     assert response.status_code in (302, 400)
     assert client.get("/").status_code == 302
+
+
+def test_the_browser_fetching_the_favicon_or_a_stylesheet_is_not_activity(
+    client, clock, staff
+) -> None:
+    sign_in(client, "nurse1")
+    clock.now += timedelta(minutes=14)
+    assert client.get("/favicon.ico").status_code == 204
+    stylesheet = client.get("/static/mat.css")
+    assert stylesheet.status_code == 200
+    stylesheet.close()
+    clock.now += timedelta(minutes=1)
+    assert client.get("/").status_code == 302
