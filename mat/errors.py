@@ -106,6 +106,19 @@ class ServerError(MatError):
 
 SERVER_ERROR_MESSAGE = "Internal error; it has been logged. Nothing was recorded."
 
+# The contract's messages for errors raised by Werkzeug/webargs rather than by a service. Pages
+# show their own plain words instead (mat.frame.error_words).
+HTTP_MESSAGES = {
+    400: "The request could not be read (malformed JSON or missing body).",
+    401: "Sign in first.",
+    403: "Your role does not allow this.",
+    404: "No such resource.",
+    405: "This method is not allowed here.",
+    413: "The request body is too large for this call.",
+    422: "Some values are invalid.",
+    429: "Too many attempts; wait a minute and try again.",
+}
+
 _HTTP_CODES = {
     400: BadRequest,
     401: Unauthorized,
@@ -140,16 +153,7 @@ def from_http_exception(exc: HTTPException) -> MatError:
         for location_errors in messages.values():
             if isinstance(location_errors, dict):
                 fields.update(flatten_field_errors(location_errors))
-    message = {
-        400: "The request could not be read (malformed JSON or missing body).",
-        401: "Sign in first.",
-        403: "Your role does not allow this.",
-        404: "No such resource.",
-        405: "This method is not allowed here.",
-        413: "The request body is too large for this call.",
-        422: "Some values are invalid.",
-        429: "Too many attempts; wait a minute and try again.",
-    }.get(status, exc.description or "Request refused.")
+    message = HTTP_MESSAGES.get(status, exc.description or "Request refused.")
     err = cls(message, fields=fields)
     if cls is MatError:  # a 4xx the contract does not list (415, ...) keeps its status
         err.status, err.code = status, f"http_{status}"

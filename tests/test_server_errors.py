@@ -152,7 +152,9 @@ def test_a_page_whose_commit_fails_is_a_500_page(
     triggers.refuse_audit_action("patient.read")
     response = client.get(f"/window/{patient.id}")
     assert response.status_code == 500
-    assert "Internal error" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Something went wrong on our side" in page and "nothing was recorded" in page
+    assert "Traceback" not in page and "OperationalError" not in page
 
 
 def test_after_a_failed_commit_the_next_request_works(

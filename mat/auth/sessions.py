@@ -11,8 +11,11 @@ leaves the server. Every request looks its session up by the id's hash, so:
 - signing in starts a new session id (``renew``), so an id planted before sign-in is worthless.
 
 ``last_seen_at`` is written at most once every ``TOUCH_EVERY`` unless the session changed, so a
-page view costs one indexed read, not a write. Sessions over a day old (ended or idle) are
-deleted when a new session starts: they are not records (the audit trail keeps the sign-ins).
+page view costs one indexed read, not a write. A request marked ``X-Mat-Background: 1`` (a page
+refreshing itself, such as the nurse's queue, or the idle notice asking how long is left) is not
+activity: it never moves ``last_seen_at``, so a screen left open does not keep its session alive.
+Sessions over a day old (ended or idle) are deleted when a new session starts: they are not
+records (the audit trail keeps the sign-ins).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, Request, Response
+from flask import request as current_request
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
 from sqlalchemy import delete, select, update
@@ -34,6 +38,7 @@ from mat.config import SESSION_IDLE
 from mat.extensions import db
 
 TOUCH_EVERY = timedelta(minutes=1)
+BACKGROUND_HEADER = "X-Mat-Background"
 KEEP_ENDED = timedelta(days=1)
 _serializer = TaggedJSONSerializer()
 
@@ -63,6 +68,29 @@ class ServerSession(CallbackDict[str, Any], SessionMixin):
     @property
     def new(self) -> bool:  # type: ignore[override]
         return self.sid is None
+
+
+# What the browser fetches by itself, whenever it likes (the favicon may come minutes after
+# the page): never a sign that the person is there.
+BROWSER_FETCHES = {"static", "auth.favicon"}
+
+
+def is_background(request: Request) -> bool:
+    """A request the page sent by itself, not the person: not activity (module docstring)."""
+    return request.headers.get(BACKGROUND_HEADER) == "1" or request.endpoint in BROWSER_FETCHES
+
+
+def touch(session: Any) -> None:
+    """The person is here (the idle notice's "Stay signed in"): count this request as activity
+    even if it changed nothing, so ``last_seen_at`` becomes now."""
+    session.modified = True
+
+
+def seconds_left(session: Any, now: datetime) -> int:
+    """Seconds until this session ends idle (0: over or not signed in)."""
+    if session.last_seen is None or "_user_id" not in session:
+        return 0
+    return max(0, int((SESSION_IDLE - (now - session.last_seen)).total_seconds()))
 
 
 def renew(session: Any) -> None:
@@ -125,6 +153,10 @@ class ServerSessionInterface(SessionInterface):
                 db.session.commit()  # nothing kept: no row, no cookie
                 return
             session.sid = self._start(dict(session), now)
+        elif is_background(current_request):
+            if not session.modified:
+                return  # not activity, nothing changed: no write
+            self._touch(session.sid, dict(session), None)
         elif session.modified or now - (session.last_seen or now) >= TOUCH_EVERY:
             self._touch(session.sid, dict(session), now)
         else:
@@ -154,11 +186,15 @@ class ServerSessionInterface(SessionInterface):
         )
         return sid
 
-    def _touch(self, sid: str, data: dict[str, Any], now: datetime) -> None:
+    def _touch(self, sid: str, data: dict[str, Any], now: datetime | None) -> None:
+        """Store the session's data; ``now`` (None: a background request) is its last activity."""
+        values: dict[str, Any] = {"data": _serializer.dumps(data), "user_id": self._user_id(data)}
+        if now is not None:
+            values["last_seen_at"] = now
         db.session.execute(
             update(UserSession)
             .where(UserSession.sid_hash == _digest(sid), UserSession.ended_at.is_(None))
-            .values(data=_serializer.dumps(data), last_seen_at=now, user_id=self._user_id(data))
+            .values(**values)
         )
 
     def _end(self, sid: str, reason: str, now: datetime) -> None:

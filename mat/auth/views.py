@@ -5,7 +5,18 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
@@ -15,53 +26,30 @@ from mat.audit.service import record, record_refusal
 from mat.auth import credentials
 from mat.auth.access import ANY_ROLE, public, roles_required
 from mat.auth.api import LOGIN_FAILURE_LIMIT, failed_sign_in
-from mat.auth.sessions import end, renew
+from mat.auth.sessions import end, renew, seconds_left, touch
 from mat.clock import clinic_now
+from mat.config import SESSION_IDLE
 from mat.errors import MatError
 from mat.extensions import limiter
+from mat.frame import frame_context
+from mat.navigation import entries_for
 from mat.stock.counts import variances
 
 bp = Blueprint("auth", __name__)
 
-# What each role does, in the order a person with several roles sees them, and the screens
-# that role opens from its card: (label, endpoint).
-ROLE_HOME: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
+# Each role's card on the home page: what that role does here. Its links are the navigation's
+# entries for that role (mat.navigation), so a card never offers a page that does not exist.
+ROLE_HOME: dict[str, tuple[str, str]] = {
     "nurse": (
         "Dosing window",
-        "Record observed and take-home doses, holds and screens.",
-        (
-            ("Dosing window", "dosing.window"),
-            ("Today's dispensing log", "reports.index"),
-            ("Stock and receipts", "stock.index"),
-            ("Daily count", "stock_records.count_form"),
-        ),
+        "Give observed doses and take-homes, record holds and screens, count the stock.",
     ),
-    "prescriber": (
-        "Orders",
-        "Sign and adjust induction, titration, maintenance and taper orders (through the API "
-        "for now: POST /api/v1/patients/<id>/orders/preview, then /orders).",
-        (("Stock variances to resolve", "stock_records.variances"),),
-    ),
-    "auditor": (
-        "Audit",
-        "Export dispensing logs and patient histories, and check the audit trail.",
-        (
-            ("Audit trail", "audit.events"),
-            ("Dispensing logs and histories", "reports.index"),
-            ("Stock and DEA records", "stock.index"),
-            ("Stock report", "stock.report"),
-        ),
-    ),
-    "admin": (
-        "Administration",
-        "Manage users, clinic closures and the formulary; download the dispensing log.",
-        (
-            ("Dispensing logs", "reports.index"),
-            ("Stock, stations and receipts", "stock.index"),
-            ("Stock report", "stock.report"),
-        ),
-    ),
+    "prescriber": ("Charts and orders", "Find a patient's chart and sign their orders."),
+    "auditor": ("Audit", "Check the audit trail and export dispensing logs and histories."),
+    "admin": ("Administration", "Run the clinic's accounts, patients, closures and stock."),
 }
+
+bp.app_context_processor(frame_context)
 
 
 @bp.route("/favicon.ico")
@@ -118,6 +106,9 @@ def login() -> Any:
             g.actor = user
             record("auth.login", entity_type="user", entity_id=user.id)
             return redirect(_safe_next(request.args.get("next")))
+    if request.method == "GET" and request.args.get("idle") == "1":
+        # Sent here by the idle notice (static/idle.js) when the session ended.
+        flash("You were signed out after 15 minutes without activity. Sign in again.", "info")
     return render_template("login.html", form=form), status
 
 
@@ -171,9 +162,31 @@ def password_reset() -> Any:
     return render_template("password_reset.html", form=form), status
 
 
+@bp.route("/session/keepalive", methods=["POST"])
+@roles_required(*ANY_ROLE)
+def keepalive() -> Any:
+    """The idle notice's "Stay signed in": this request is activity (CSRF-checked as any POST)."""
+    touch(session)
+    return jsonify(seconds_left=int(SESSION_IDLE.total_seconds()))
+
+
+@bp.route("/session/remaining", methods=["GET"])
+@public
+def remaining() -> Any:
+    """How long the session has left, for the idle notice: asked with ``X-Mat-Background: 1``
+    so that asking is not activity. Public: an ended session answers 0 rather than a redirect."""
+    left = seconds_left(session, clinic_now()) if current_user.is_authenticated else 0
+    return jsonify(seconds_left=left)
+
+
 @bp.route("/")
 @roles_required(*ANY_ROLE)
 def home() -> Any:
-    sections = [(role, *ROLE_HOME[role]) for role in ROLE_HOME if current_user.has_role(role)]
+    registered = current_app.view_functions
+    sections = [
+        (role, *ROLE_HOME[role], entries_for({role}, registered))
+        for role in ROLE_HOME
+        if current_user.has_role(role)
+    ]
     # Open stock variances are every staff member's business until resolved (mat.stock).
     return render_template("home.html", sections=sections, open_variances=variances())

@@ -23,7 +23,8 @@ from mat.dosing.queue import (
     find_for_window,
     rule_label,
 )
-from mat.dosing.views import _load, _ml_text, bp
+from mat.dosing.views import _load, bp
+from mat.dosing.window_page import ml_text
 from mat.errors import InvalidInput
 from mat.orders.schedule import mg_text
 from mat.patients.schemas import PatientSearch
@@ -52,7 +53,7 @@ def _context(queue: Queue) -> dict[str, Any]:
         "titles": STATUS_TITLES,
         "mg_text": mg_text,
         "rule_label": rule_label,
-        "ml_text": _ml_text,
+        "ml_text": ml_text,
         "zone": clinic_zone(),
         "refreshed": clinic_now().astimezone(clinic_zone()).strftime("%H:%M"),
     }

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from mat.audit.models import AuditEvent
+from mat.audit.views import FIELD_LABELS
 from mat.extensions import db
 from tests.audit.events import events_by
 from tests.audit.tampering import tamper
@@ -170,7 +171,7 @@ def test_bad_filters_show_on_the_screen_with_422(auditor, query, field, message)
     response = auditor.get(f"/audit?{query}")
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert f"<strong>{field}</strong>: " in page and message in page
+    assert f"<strong>{FIELD_LABELS[field]}</strong>: " in page and message in page
     assert "<h1>Audit trail</h1>" in page  # the screen again, with its form, to correct it
     assert stored("audit.view") == []
 

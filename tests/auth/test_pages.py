@@ -34,14 +34,14 @@ def test_sign_in_shows_the_home_page_of_each_role(client, factory) -> None:
     response = sign_in(client, "both")
     assert response.status_code == 302 and response.headers["Location"] == "/"
     page = client.get("/").get_data(as_text=True)
-    assert "Dosing window" in page and "Orders" in page and "Audit" not in page
+    assert "Dosing window" in page and "Charts and orders" in page and "Audit" not in page
 
 
 @pytest.mark.parametrize(
     "role, title",
     [
         ("nurse", "Dosing window"),
-        ("prescriber", "Orders"),
+        ("prescriber", "Charts and orders"),
         ("auditor", "Audit"),
         ("admin", "Administration"),
     ],
@@ -119,7 +119,7 @@ def test_html_errors_are_pages(client, staff) -> None:
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert response.content_type.startswith("text/html")
-    assert "No such resource" in response.get_data(as_text=True)
+    assert "Page not found" in response.get_data(as_text=True)
 
 
 def test_the_favicon_answers_without_a_refusal_in_the_trail(client) -> None:

@@ -45,7 +45,8 @@ def test_the_page_offers_the_log(client, clinic, username) -> None:
 
 def test_the_admin_home_links_to_the_page(client, clinic) -> None:
     sign_in(client, "boss")
-    assert '<a href="/reports">Dispensing logs</a>' in fetch(client, "/").get_data(as_text=True)
+    page = fetch(client, "/").get_data(as_text=True)
+    assert '<a href="/reports">Dispensing logs and histories</a>' in page
 
 
 def test_the_page_download_is_the_api_download(client, api, clinic) -> None:
