@@ -14,6 +14,8 @@ replays its answer instead.
 from __future__ import annotations
 
 import hashlib
+import json
+import secrets
 from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
@@ -129,3 +131,42 @@ def idempotent(view: F) -> F:
         return response
 
     return wrapper  # type: ignore[return-value]
+
+
+# ---- Pages: one-time form tokens ------------------------------------------------------------
+# A page's form cannot send a header, so it carries a random token in a hidden field instead,
+# and the token is kept as a key of this same table (with a prefix of the page's, so it never
+# meets a key an API client chose). One mechanism for both: the work and its key are stored in
+# one transaction, and a second press of the same form finds the key and is refused.
+
+
+def new_form_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def form_token_key(prefix: str, field: str = "token") -> str:
+    """The stored key of the form's one-time token; a form without a usable one is a 422."""
+    token = request.form.get(field, "")
+    if not token or len(prefix) + len(token) > MAX_KEY_LENGTH:
+        raise InvalidInput("The form is incomplete; reload the page.", fields={field: ["Missing."]})
+    return prefix + token
+
+
+def spent_form_token(key: str) -> dict[str, Any] | None:
+    """What the work stored with the key when this user's form was sent before, else None."""
+    stored = _stored(key)
+    return None if stored is None else json.loads(stored.body)
+
+
+def spend_form_token(key: str, answer: dict[str, Any] | None = None, status: int = 303) -> None:
+    """Keep the key with the work, in the same transaction: both are kept or neither."""
+    db.session.add(
+        IdempotentRequest(
+            user_id=g.actor.id,
+            key=key,
+            fingerprint=hashlib.sha256(request.path.encode()).hexdigest(),
+            status=status,
+            body=json.dumps(answer or {}),
+        )
+    )
+    db.session.flush()

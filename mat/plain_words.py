@@ -35,38 +35,43 @@ FIELD_LABELS = {
 Rewrite = Callable[[re.Match[str]], str]
 
 # marshmallow's own messages (and those of mat.schema_fields that speak of "sending") -> what
-# the nurse does about it.
+# the person at the form does about it. The one table for every page (window, charts, admin).
 _MESSAGES: list[tuple[re.Pattern[str], Rewrite]] = [
     (
-        re.compile(r"^Length must be between (\d+) and (\d+)\.$"),
-        lambda m: (
-            f"write at least {m[1]} characters (at most {m[2]})."
-            if m[1] != "1"
-            else "fill this in."
-        ),
-    ),
-    (re.compile(r"^Shorter than minimum length (\d+)\.$"), lambda m: "choose at least one."),
-    (re.compile(r"^Longer than maximum length (\d+)\.$"), lambda m: f"use at most {m[1]}."),
-    (
         re.compile(r"^(Missing data for required field|Field may not be null)\.$"),
-        lambda m: "fill this in.",
+        lambda m: "Fill this in.",
     ),
-    (re.compile(r"^Not a valid date\.$"), lambda m: "enter a date, like 2026-03-14."),
+    (
+        re.compile(r"^Length must be between 1 and (\d+)\.$"),
+        lambda m: f"Fill this in, in at most {m[1]} characters.",
+    ),
+    (
+        re.compile(r"^Length must be between (\d+) and (\d+)\.$"),
+        lambda m: f"Write at least {m[1]} characters (at most {m[2]}).",
+    ),
+    (re.compile(r"^Shorter than minimum length 1\.$"), lambda m: "Choose at least one."),
+    (re.compile(r"^Shorter than minimum length (\d+)\.$"), lambda m: f"Give at least {m[1]}."),
+    (re.compile(r"^Longer than maximum length (\d+)\.$"), lambda m: f"Use at most {m[1]} characters."),
+    (re.compile(r"^Not a valid date\.$"), lambda m: "Enter a date, like 2026-03-14."),
     (
         re.compile(r"^(Not a valid (number|decimal|integer)\.|Send a (whole )?number.*)$"),
-        lambda m: "enter a number, like 40 or 37.5.",
+        lambda m: "Enter a number, like 40 or 37.5.",
     ),
-    (re.compile(r"^Must be one of: .*\.$"), lambda m: "choose one of the offered values."),
-    (re.compile(r"^Must be (greater|less) than .*$"), lambda m: "this amount is out of range."),
+    (re.compile(r"^Must be one of: .*$"), lambda m: "Choose one of the listed options."),
+    (
+        re.compile(r"^Must be (greater|less) than .*$"),
+        lambda m: "This number is out of range: check it.",
+    ),
     (
         re.compile(r"^Unknown field\.$"),
-        lambda m: "this form sent something unexpected: reload the page.",
+        lambda m: "This form sent something unexpected: reload the page.",
     ),
     (
         re.compile(r"^Not a valid (string|mapping type|list)\.$"),
-        lambda m: "reload the page and fill the form again.",
+        lambda m: "Reload the page and fill the form again.",
     ),
-    (re.compile(r"^Missing\.$"), lambda m: "the form is incomplete: reload the page."),
+    (re.compile(r"^Not a valid .*$"), lambda m: "This value cannot be read; check it."),
+    (re.compile(r"^Missing\.$"), lambda m: "The form is incomplete: reload the page."),
 ]
 
 

@@ -7,12 +7,12 @@ from mat.plain_words import plain_fields, plain_message
 
 def test_schema_messages_become_what_to_do() -> None:
     assert plain_message("Length must be between 3 and 2000.") == (
-        "write at least 3 characters (at most 2000)."
+        "Write at least 3 characters (at most 2000)."
     )
-    assert plain_message("Missing data for required field.") == "fill this in."
-    assert plain_message("Not a valid date.") == "enter a date, like 2026-03-14."
-    assert plain_message("Send a number, like 40 or 37.5, not text.").startswith("enter a number")
-    assert plain_message("Must be one of: void, spill.") == "choose one of the offered values."
+    assert plain_message("Missing data for required field.") == "Fill this in."
+    assert plain_message("Not a valid date.") == "Enter a date, like 2026-03-14."
+    assert plain_message("Send a number, like 40 or 37.5, not text.").startswith("Enter a number")
+    assert plain_message("Must be one of: void, spill.") == "Choose one of the listed options."
 
 
 def test_a_sentence_of_ours_is_kept() -> None:
@@ -28,7 +28,18 @@ def test_field_names_become_the_form_s_labels() -> None:
         }
     )
     assert plain == {
-        "Reason for the late entry": ["write at least 3 characters (at most 2000)."],
-        "Witness's password": ["fill this in."],
-        "Results (cocaine)": ["choose one of the offered values."],
+        "Reason for the late entry": ["Write at least 3 characters (at most 2000)."],
+        "Witness's password": ["Fill this in."],
+        "Results (cocaine)": ["Choose one of the listed options."],
     }
+
+
+def test_one_table_serves_every_page() -> None:
+    """The admin's and the prescriber's forms read the same words (no page keeps its own)."""
+    assert plain_message("Length must be between 1 and 80.") == (
+        "Fill this in, in at most 80 characters."
+    )
+    assert plain_message("Not a valid boolean.") == "This value cannot be read; check it."
+    assert plain_message("Must be greater than or equal to 1.") == (
+        "This number is out of range: check it."
+    )

@@ -20,9 +20,7 @@ from sqlalchemy import select
 from mat.admin.blueprint import (
     bp,
     load_form,
-    new_form_token,
     shows_refusals,
-    spend_form_token,
     use_form_token,
 )
 from mat.auth.access import roles_required
@@ -32,6 +30,7 @@ from mat.dosing.models import ClinicClosure
 from mat.dosing.schemas import ClosureIn
 from mat.errors import MatError
 from mat.extensions import db
+from mat.idempotency import new_form_token, spend_form_token
 
 # The calendar shows this month and the next two.
 MONTHS_SHOWN = 3

@@ -16,14 +16,13 @@ from flask_login import current_user
 from mat.admin.blueprint import (
     bp,
     load_form,
-    new_form_token,
     shows_refusals,
-    spend_form_token,
     use_form_token,
 )
 from mat.auth.access import roles_required
 from mat.clock import clinic_now
 from mat.errors import MatError
+from mat.idempotency import new_form_token, spend_form_token
 from mat.patients.models import LEVELS_OF_CARE
 from mat.patients.schemas import PatientCreate, PatientSearch
 from mat.patients.service import register_patient, search_patients

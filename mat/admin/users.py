@@ -20,9 +20,7 @@ from flask_login import current_user
 from mat.admin.blueprint import (
     bp,
     load_form,
-    new_form_token,
     shows_refusals,
-    spend_form_token,
     use_form_token,
 )
 from mat.auth import credentials, service
@@ -31,6 +29,7 @@ from mat.auth.models import ROLES, PasswordReset, User
 from mat.auth.schemas import UserCreate, UserPatch
 from mat.clock import clinic_now, clinic_zone
 from mat.errors import InvalidInput, MatError
+from mat.idempotency import new_form_token, spend_form_token
 
 ROLE_WORDS = {
     "nurse": "Nurse: doses at the window",

@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from mat.errors import InvalidInput, flatten_field_errors
 from mat.orders.schemas import CRITERIA, WEEKDAYS, OrderIn
+from mat.plain_words import plain_message
 
 # The form's fields, one list: the page draws them, the preview token carries them.
 SCALAR_FIELDS = (
@@ -208,20 +209,15 @@ def order_body(form: MultiDict[str, str]) -> dict[str, Any]:
 
 
 def _plain(message: str) -> str:
-    """One schema sentence for a person; marshmallow's generic ones are said again."""
+    """One schema sentence for a person: the form's own words first; a length refusal here is
+    about text or about a list of parts (the split), which the shared words cannot tell apart."""
     if message in PLAIN:
         return PLAIN[message]
-    if message.startswith("Must be one of"):
-        return "Choose one from the list."
     if message.startswith(("Length must be", "Shorter than", "Longer than")):
         return (
             "Too long or too short: text here is at most 4000 characters; give 2 to 4 split parts."
         )
-    if message.startswith("Must be greater than or equal to") or message.startswith(
-        "Must be less than"
-    ):
-        return "This number is out of range: check it."
-    return message
+    return plain_message(message)
 
 
 def plain_errors(messages: dict[str, Any]) -> dict[str, list[str]]:

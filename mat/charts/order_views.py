@@ -8,13 +8,10 @@ preview judged, and once (``preview_token``).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from decimal import Decimal
 from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
-from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
@@ -26,7 +23,7 @@ from mat.clock import clinic_now
 from mat.errors import Conflict, MatError
 from mat.extensions import db
 from mat.formulary.models import Medication
-from mat.idempotency import IdempotentRequest
+from mat.idempotency import spend_form_token, spent_form_token
 from mat.orders.models import ORDER_KINDS, Order
 from mat.orders.schedule import mg_text
 from mat.orders.schemas import CRITERIA, WEEKDAYS
@@ -125,16 +122,7 @@ def order_sign(patient_id: int) -> Any:
         form["justification"] = justification
     data = order_form.load_order(form)
     order = sign_order(patient_id, data, g.actor, now, profile())
-    db.session.add(
-        IdempotentRequest(
-            user_id=current_user.id,
-            key=key,
-            fingerprint=hashlib.sha256(request.path.encode()).hexdigest(),
-            status=303,
-            body=json.dumps({"order_id": order.id}),
-        )
-    )
-    db.session.flush()
+    spend_form_token(key, {"order_id": order.id})
     flash(
         f"Order {order.id} signed: {order.medication.name}, {order.kind}, first dose "
         f"{mg_text(order.first_dose_mg)} on {order.start_date}.",
@@ -144,14 +132,10 @@ def order_sign(patient_id: int) -> Any:
 
 
 def _refuse_signed_twice(key: str) -> None:
-    used = db.session.scalar(
-        select(IdempotentRequest).where(
-            IdempotentRequest.user_id == current_user.id, IdempotentRequest.key == key
-        )
-    )
+    used = spent_form_token(key)
     if used is None:
         return
-    order = db.session.get(Order, json.loads(used.body)["order_id"])
+    order = db.session.get(Order, used["order_id"])
     message = (
         f"This preview was already signed as order {order.id if order else ''}. "
         "No second order was signed."

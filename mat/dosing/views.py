@@ -12,15 +12,12 @@ same. A refusal of a write (409, 422) is shown on the patient's page with every 
 
 from __future__ import annotations
 
-import hashlib
-import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import Schema, ValidationError
-from sqlalchemy import select
 
 from mat.audit.service import record_refusal
 from mat.auth.access import roles_required
@@ -32,7 +29,7 @@ from mat.dosing.schemas import DoseIn, ReasonIn, TakeHomeRequestIn, WithheldIn
 from mat.dosing.window_page import local_time, patient_page, profile
 from mat.errors import Conflict, InvalidInput, MatError, flatten_field_errors, respond
 from mat.extensions import db
-from mat.idempotency import IdempotentRequest
+from mat.idempotency import spend_form_token, spent_form_token
 from mat.orders.schedule import mg_text
 from mat.orders.service import governing_order, patient_orders
 from mat.patients.models import Patient
@@ -150,16 +147,7 @@ def give(patient_id: int) -> Any:
     key = GIVE_KEY_PREFIX + token
     _refuse_used_token(key)
     dose = service.record_dose(patient_id, data, g.actor, clinic_now(), profile())
-    db.session.add(
-        IdempotentRequest(
-            user_id=current_user.id,
-            key=key,
-            fingerprint=hashlib.sha256(request.path.encode()).hexdigest(),
-            status=303,
-            body=json.dumps({"dose_id": dose.id}),
-        )
-    )
-    db.session.flush()
+    spend_form_token(key, {"dose_id": dose.id})
     lot = f", lot {dose.lot.lot_number}" if dose.lot else ""
     flash(
         f"Recorded: {dose_text(dose.medication, dose.amount_mg, dose.volume_ml)} "
@@ -194,14 +182,10 @@ def _form_number(text: str | None) -> Any:
 
 
 def _refuse_used_token(key: str) -> None:
-    used = db.session.scalar(
-        select(IdempotentRequest).where(
-            IdempotentRequest.user_id == current_user.id, IdempotentRequest.key == key
-        )
-    )
+    used = spent_form_token(key)
     if used is None:
         return
-    dose = db.session.get(Dose, json.loads(used.body)["dose_id"])
+    dose = db.session.get(Dose, used["dose_id"])
     when = f" at {local_time(dose.dispensed_at)}" if dose else ""
     message = (
         f"This Give button was already pressed: the dose was recorded{when}. "

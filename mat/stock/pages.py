@@ -9,20 +9,15 @@ anything else goes to the central handler (``mat.errors.respond``).
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, g, request
-from flask_login import current_user
 from marshmallow import Schema, ValidationError
-from sqlalchemy import select
 
 from mat.audit.service import record_refusal
 from mat.errors import Conflict, InvalidInput, MatError, flatten_field_errors, respond
-from mat.extensions import db
-from mat.idempotency import IdempotentRequest
+from mat.idempotency import form_token_key, spend_form_token, spent_form_token
 from mat.reports.log_rows import amount_text
 
 Page = Callable[..., Any]  # page(error=..., status=...) -> response
@@ -75,36 +70,14 @@ def amount(value: Any) -> str:
 FORM_KEY_PREFIX = "stock-form:"
 
 
-def new_form_token() -> str:
-    return secrets.token_urlsafe(16)
-
-
-def spend_form_token(what: str) -> None:
+def spend_stock_form_token(what: str) -> None:
     """Refuse a form already sent once (409), else mark its token used, in this transaction."""
-    token = request.form.get("form_token", "")
-    if not token or len(token) > 64:
-        raise InvalidInput(
-            "The form is incomplete; reload the page.", fields={"form_token": ["Missing."]}
-        )
-    key = FORM_KEY_PREFIX + token
-    used = db.session.scalar(
-        select(IdempotentRequest.id).where(
-            IdempotentRequest.user_id == current_user.id, IdempotentRequest.key == key
-        )
-    )
-    if used is not None:
+    key = form_token_key(FORM_KEY_PREFIX, "form_token")
+    if spent_form_token(key) is not None:
         raise Conflict(
             f"This form was already sent: the {what} is recorded once.", code="form_reused"
         )
-    db.session.add(
-        IdempotentRequest(
-            user_id=current_user.id,
-            key=key,
-            fingerprint=hashlib.sha256(request.path.encode()).hexdigest(),
-            status=303,
-            body="{}",
-        )
-    )
+    spend_form_token(key)
 
 
 def form_values() -> dict[str, str]:

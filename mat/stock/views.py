@@ -19,6 +19,7 @@ from mat.clock import clinic_now, clinic_zone
 from mat.errors import InvalidInput, MatError
 from mat.extensions import db
 from mat.formulary.models import Medication
+from mat.idempotency import new_form_token
 from mat.stock import counts, dea, service
 from mat.stock.api import on_hand_rows
 from mat.stock.models import StockReceipt
@@ -26,9 +27,8 @@ from mat.stock.pages import (
     amount,
     form_values,
     load,
-    new_form_token,
     show_refusals,
-    spend_form_token,
+    spend_stock_form_token,
     text,
     witness_of,
 )
@@ -114,7 +114,7 @@ def receive() -> Any:
         {**{name: text(name) for name in fields}, "witness": witness_of()},
         "The receipt is incomplete.",
     )
-    spend_form_token("receipt")
+    spend_stock_form_token("receipt")
     receipt = service.receive(data, g.actor, clinic_now(), _profile())
     flash(
         f"Received {receipt.quantity.normalize():f} {receipt.lot.medication.unit} of "
@@ -134,7 +134,7 @@ def transfer() -> Any:
         {**{name: text(name) for name in fields}, "witness": witness_of()},
         "The transfer is incomplete.",
     )
-    spend_form_token("transfer")
+    spend_stock_form_token("transfer")
     moved = service.transfer(data, g.actor, clinic_now(), _profile())
     flash(
         f"Moved {moved.quantity.normalize():f} of lot {moved.lot.lot_number} from "

@@ -12,7 +12,14 @@ from mat.auth.access import roles_required
 from mat.clock import clinic_now, clinic_zone
 from mat.errors import MatError
 from mat.stock import counts, dea, ledger, service
-from mat.stock.pages import form_values, load, show_refusals, spend_form_token, text, witness_of
+from mat.stock.pages import (
+    form_values,
+    load,
+    show_refusals,
+    spend_stock_form_token,
+    text,
+    witness_of,
+)
 from mat.stock.schemas import CountIn, DestructionIn, InventoryIn, ResolveIn, TheftLossIn
 from mat.stock.views import products
 from mat.stock.window import current_station
@@ -77,7 +84,7 @@ def count() -> Any:
     for row in raw["counted"]:
         row.pop("station", None)
     data = load(CountIn(), raw, "Write the quantity counted for every lot (0 if it is empty).")
-    spend_form_token("count")
+    spend_stock_form_token("count")
     counted = counts.record_count(data, g.actor, clinic_now(), _profile())
     return redirect(url_for("stock_records.count_result", count_id=counted.id), code=303)
 
@@ -147,7 +154,7 @@ def record_inventory() -> Any:
         "witness": witness_of(),
     }
     data = load(InventoryIn(), raw, "The inventory is incomplete.")
-    spend_form_token("inventory")
+    spend_stock_form_token("inventory")
     recorded = dea.record_inventory(data, g.actor, clinic_now(), _profile())
     flash(f"The {recorded.kind} inventory of {recorded.taken_on} is recorded.", "success")
     return redirect(url_for("stock_records.inventories"), code=303)
@@ -197,7 +204,7 @@ def destruction() -> Any:
         {**{n: text(n) for n in names}, "witnesses": signers},
         "The Form 41 record is incomplete.",
     )
-    spend_form_token("destruction")
+    spend_stock_form_token("destruction")
     done = dea.record_destruction(data, g.actor, clinic_now(), _profile())
     flash(f"DEA Form 41 record {done.id} stored; the stock is written off.", "success")
     return redirect(url_for("stock_records.records"), code=303)

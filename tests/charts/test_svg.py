@@ -169,6 +169,6 @@ def test_generic_schema_messages_are_said_for_people() -> None:
             "titration": {"every_days": ["Must be greater than or equal to 1 and less than 90."]},
         }
     )
-    assert shown["Take-home weekdays"] == ["Choose one from the list."]
+    assert shown["Take-home weekdays"] == ["Choose one of the listed options."]
     assert shown["Justification"] == ["Write at most 4000 characters."]
     assert shown["Titration: every … days"] == ["This number is out of range: check it."]

@@ -121,7 +121,7 @@ def test_plain_words_replace_schema_messages(nurse, page, patient, sign_order) -
     refused = post(nurse, patient, "withhold", {"reason": "ab"}, page())
     assert refused.status_code == 422
     text = text_of(refused)
-    assert "Reason" in text and "write at least 3 characters" in text
+    assert "Reason" in text and "Write at least 3 characters" in text
     no_schema_words(text)
     assert count(WithheldDose) == 0
 
@@ -166,7 +166,7 @@ def test_a_screen_is_recorded_and_listed_with_positives(nurse, page, patient) ->
             {"collected_on": (TODAY + timedelta(days=1)).isoformat(), "result_opiates": "negative"},
             "future",
         ),
-        ({"collected_on": TODAY.isoformat(), "result_opiates": "maybe"}, "offered values"),
+        ({"collected_on": TODAY.isoformat(), "result_opiates": "maybe"}, "listed options"),
     ],
 )
 def test_a_bad_screen_is_refused_in_plain_words(nurse, page, patient, data, words) -> None:
@@ -281,7 +281,7 @@ def test_a_late_entry_is_recorded_and_shown_in_the_history(
         ({"late_entry_reason": ""}, "Say why this dose is entered late"),
         ({"date": (TODAY - timedelta(days=8)).isoformat()}, "Back-entry is limited"),
         ({"date": TODAY.isoformat()}, "Give button"),
-        ({"amount_mg": "forty"}, "enter a number"),
+        ({"amount_mg": "forty"}, "Enter a number"),
         ({"amount_mg": "45"}, "amount_mismatch"),
     ],
 )
