@@ -51,7 +51,10 @@ _MESSAGES: list[tuple[re.Pattern[str], Rewrite]] = [
     ),
     (re.compile(r"^Shorter than minimum length 1\.$"), lambda m: "Choose at least one."),
     (re.compile(r"^Shorter than minimum length (\d+)\.$"), lambda m: f"Give at least {m[1]}."),
-    (re.compile(r"^Longer than maximum length (\d+)\.$"), lambda m: f"Use at most {m[1]} characters."),
+    (
+        re.compile(r"^Longer than maximum length (\d+)\.$"),
+        lambda m: f"Use at most {m[1]} characters.",
+    ),
     (re.compile(r"^Not a valid date\.$"), lambda m: "Enter a date, like 2026-03-14."),
     (
         re.compile(r"^(Not a valid (number|decimal|integer)\.|Send a (whole )?number.*)$"),

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from mat import clinic_limits
 from mat.charts.svg import ChartDay
 from mat.dosing import service
 from mat.dosing.models import DrugScreen
@@ -72,7 +73,7 @@ def take_home_words(order: Order | None) -> str:
 
 def take_homes_out(patient_id: int, today: date) -> list[str]:
     """Take-home doses handed out for today or later (the patient holds them), as text."""
-    last = today + timedelta(days=service.TAKE_HOME_AHEAD_DAYS)
+    last = today + timedelta(days=clinic_limits.TAKE_HOME_AHEAD_DAYS)
     return [
         f"{d.service_date.strftime('%a %d %b')}: {mg_text(d.amount_mg)}"
         for d in doses_between(patient_id, today, last)

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 
 from mat.audit.service import record
 from mat.auth.models import User
+from mat.clinic_limits import LATE_ENTRY_DAYS
 from mat.dosing.models import ClinicClosure, DrugScreen, Hold, HoldRelease, WithheldDose
 from mat.dosing.rules import next_due
-from mat.dosing.service import LATE_ENTRY_DAYS
 from mat.dosing.situation import lock_patient, situation_for
 from mat.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from mat.extensions import db

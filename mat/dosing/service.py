@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mat.audit.service import record
 from mat.auth.models import User
+from mat.clinic_limits import LATE_ENTRY_DAYS, TAKE_HOME_AHEAD_DAYS
 from mat.dosing.models import Dose
 from mat.dosing.rules import (
     amount_violations,
@@ -56,12 +57,6 @@ from mat.profiles import Profile
 from mat.stock.draws import draw_for_dose
 from mat.stock.rules import DEFAULT_STATION
 from mat.violations import Violation, blocking, rule_ids, warnings
-
-# A dose may be back-entered (downtime) up to this many days after its date; older gaps are a
-# records problem for the program director, not a form to fill in at the window.
-LATE_ENTRY_DAYS = 7
-# Take-homes are handed out for dates from today up to the longest federal ceiling ahead.
-TAKE_HOME_AHEAD_DAYS = 28
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import Any
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from mat import clinic_limits
 from mat.clock import clinic_now, clinic_zone
 from mat.dosing import service
 from mat.dosing.measures import dose_text, measure_text
@@ -99,7 +100,7 @@ def patient_page(
         doses=[_dose_row(d) for d in history if d.service_date == today],
         history=[_dose_row(d) for d in reversed(history)],
         history_start=today - timedelta(days=HISTORY_DAYS - 1),
-        late_entry_first=today - timedelta(days=service.LATE_ENTRY_DAYS),
+        late_entry_first=today - timedelta(days=clinic_limits.LATE_ENTRY_DAYS),
         late_entry_last=today - timedelta(days=1),
         withheld=withheld,
         holds=open_holds(patient_id),

@@ -15,10 +15,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from mat.audit.queries import utc_bounds
+from mat.clinic_limits import TAKE_HOME_AHEAD_DAYS
 from mat.clock import clinic_zone
 from mat.dosing.models import Dose, DrugScreen, Hold, TakeHomeLoss, WithheldDose
 from mat.dosing.screens import screen_frequency_violations
-from mat.dosing.service import TAKE_HOME_AHEAD_DAYS
 from mat.dosing.situation import doses_between
 from mat.extensions import db
 from mat.orders.exceptions import patient_exceptions

@@ -67,8 +67,8 @@ from sqlalchemy.orm import aliased
 
 from mat.audit.queries import utc_bounds
 from mat.auth.models import User
+from mat.clinic_limits import TAKE_HOME_AHEAD_DAYS
 from mat.dosing.models import Dose, DoseCorrection
-from mat.dosing.service import TAKE_HOME_AHEAD_DAYS
 from mat.extensions import db
 from mat.formulary.models import Medication
 from mat.orders.models import TakeHomeException

@@ -11,9 +11,9 @@ from decimal import Decimal
 from flask import session
 from sqlalchemy import select
 
+from mat.clinic_limits import TAKE_HOME_AHEAD_DAYS
 from mat.clock import clinic_zone
 from mat.dosing.models import Dose
-from mat.dosing.service import TAKE_HOME_AHEAD_DAYS
 from mat.extensions import db
 from mat.formulary.models import Medication
 from mat.profiles import Profile
