@@ -10,6 +10,8 @@ demo always has the same cases to show:
 - patient 4's latest screen is positive for fentanyl: no take-homes for now;
 - patient 6 was discharged and readmitted this morning: episode 2, day 1 again, a 30 mg
   induction (the earlier episode stays in the record).
+Patients with take-homes bring the weekend's empty bottles back on Monday and they are scanned
+back at the window, except patient 9, who forgot last weekend's: the window flags them.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from mat.orders.service import sign_order
 from mat.patients import episodes
 from mat.patients.models import Patient
 from mat.profiles import Profile
+from mat.stock.bottles import bottles_out, record_bottle_return
 
 HISTORY_DAYS = 21
 CRITERIA = dict.fromkeys(CRITERIA_2024, True)
 MISSING_PATIENT, HELD_PATIENT, VOIDED_PATIENT, POSITIVE_PATIENT = 1, 2, 3, 4
 READMITTED_PATIENT = 6  # not dosed today before the readmission (even indexes wait)
+FORGETFUL_PATIENT = 9  # has take-homes, came today, forgot last weekend's bottles
 
 
 @dataclass
@@ -253,6 +257,8 @@ def _one_day(
                 clock.fit(at + timedelta(minutes=5)),
                 profile,
             )
+        if take_homes and day.weekday() == 0:
+            _bring_bottles_back(patient, n, day, today, nurse, clock.fit(at + timedelta(minutes=1)))
         if take_homes and day.weekday() == 4:
             weekend = [day + timedelta(days=1), day + timedelta(days=2)]
             service.dispense_take_homes(
@@ -260,6 +266,17 @@ def _one_day(
             )
     except MatError:
         pass  # a rule refused (a positive screen stops take-homes): as at a real window
+
+
+def _bring_bottles_back(
+    patient: Patient, n: int, day: date, today: date, nurse: User, now: datetime
+) -> None:
+    """Monday at the window: the weekend's empty bottles scanned back (one patient forgot the
+    last weekend's, so the window has bottles to flag)."""
+    if n == FORGETFUL_PATIENT and day > today - timedelta(days=7):
+        return
+    for dose in bottles_out(patient.id, day):
+        record_bottle_return(dose.id, nurse, now, patient_id=patient.id)
 
 
 def _last_weekday_before(today: date) -> date:

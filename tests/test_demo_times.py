@@ -38,3 +38,24 @@ def test_the_demo_seed_dates_nothing_after_now(app, clock, at) -> None:
     assert today, "the demo shows doses given this morning"
     # Today's doses keep the demo's order: spread over the morning up to now, not all at once.
     assert len(set(today)) > 5
+
+
+def test_the_demo_brings_bottles_back_but_one_patient_forgot(app, clock) -> None:
+    """Take-home patients scan the weekend's bottles back when they come on Monday (TODAY);
+    of those who came, only the forgetful one has bottles flagged at the window (before, every
+    take-home patient had, which taught a nurse nothing)."""
+    from mat.demo_history import FORGETFUL_PATIENT
+    from mat.patients.models import Patient
+    from mat.stock.bottles import bottles_out
+    from mat.stock.records import BottleReturn
+
+    clock.set(TODAY, time(13, 41))
+    seed_demo_clinic()
+    db.session.commit()
+    patients = list(db.session.scalars(select(Patient).order_by(Patient.id)))
+    came = set(db.session.scalars(select(Dose.patient_id).where(Dose.service_date == TODAY)))
+    flagged = [i for i, p in enumerate(patients) if p.id in came and bottles_out(p.id, TODAY)]
+    assert db.session.scalars(select(BottleReturn)).first() is not None
+    assert flagged == [FORGETFUL_PATIENT]
+    waiting = [i for i, p in enumerate(patients) if p.id not in came and bottles_out(p.id, TODAY)]
+    assert waiting, "take-home patients who have not come yet today still owe the weekend's"
