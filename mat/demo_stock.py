@@ -60,7 +60,11 @@ def count_yesterday(
     g.actor = nurse
     station = service.station_by_code("window-1")
     held = ledger.balances([station.id])
-    short = next(lot.id for _, lot, _ in held if lot.medication.code == "METH-10MGML")
+    # The fullest methadone lot: the first one received may be nearly drawn down by the
+    # history's doses, and a count cannot be short of more than the lot holds.
+    short = max(
+        ((quantity, lot.id) for _, lot, quantity in held if lot.medication.code == "METH-10MGML")
+    )[1]
     counted = [
         {
             "product": lot.medication.code,

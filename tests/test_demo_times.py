@@ -59,3 +59,19 @@ def test_the_demo_brings_bottles_back_but_one_patient_forgot(app, clock) -> None
     assert flagged == [FORGETFUL_PATIENT]
     waiting = [i for i, p in enumerate(patients) if p.id not in came and bottles_out(p.id, TODAY)]
     assert waiting, "take-home patients who have not come yet today still owe the weekend's"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("later", range(7))
+def test_the_demo_seeds_on_every_day_of_the_week(app, clock, later) -> None:
+    """`make run` seeds whatever day it is: on a Saturday the first methadone lot was drawn
+    down to 1 mL, and yesterday's count, 3 mL short on it, refused to seed (a negative count)."""
+    from datetime import timedelta
+
+    from mat.stock.records import StockCount
+
+    clock.set(TODAY + timedelta(days=later), time(13, 41))
+    seed_demo_clinic()
+    db.session.commit()
+    count = db.session.scalars(select(StockCount)).one()
+    assert count.status == "open", "the window's count shows its 3 mL variance"
