@@ -39,8 +39,14 @@ LEGACY_SCHEME = "sha256"
 KEYED_PREFIX = "hmac-sha256:"
 
 
+# One encoder for every call: ``json.dumps`` with options builds a new encoder each time, which
+# cost a verify of a million events several seconds. Same output as
+# ``json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)``.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return _CANONICAL.encode(value)
 
 
 def utc_text(at: datetime) -> str:
