@@ -17,6 +17,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Numeric, Table
@@ -24,12 +25,15 @@ from sqlalchemy.orm import DeclarativeBase
 
 from mat.audit.chain import canonical, utc_text
 
+# Values stored as they are: most columns of most rows, so checked first by exact type.
+_PLAIN = frozenset({type(None), bool, int, str})
 
-def _canonical_value(value: Any, column_type: Any) -> Any:
-    if value is None or isinstance(value, bool | int | str):
+
+def _canonical_value(value: Any, scale: int | None) -> Any:
+    """``scale``: the decimal places of a Numeric column (None for any other column)."""
+    if type(value) in _PLAIN or value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, Decimal):
-        scale = getattr(column_type, "scale", None) if isinstance(column_type, Numeric) else None
         if scale is not None:
             value = value.quantize(Decimal(1).scaleb(-scale))
         return format(value, "f")
@@ -40,10 +44,18 @@ def _canonical_value(value: Any, column_type: Any) -> Any:
     raise TypeError(f"no canonical form for {type(value).__name__}")
 
 
+@cache
+def _columns(table: Table) -> tuple[tuple[str, int | None], ...]:
+    """Each column's name and decimal scale, worked out once per table (verify digests every
+    recorded row of the trail)."""
+    return tuple(
+        (column.name, column.type.scale if isinstance(column.type, Numeric) else None)
+        for column in table.columns
+    )
+
+
 def row_digest(table: Table, values: Mapping[str, Any]) -> str:
-    content = {
-        column.name: _canonical_value(values[column.name], column.type) for column in table.columns
-    }
+    content = {name: _canonical_value(values[name], scale) for name, scale in _columns(table)}
     return hashlib.sha256(canonical({"table": table.name, "row": content}).encode()).hexdigest()
 
 
