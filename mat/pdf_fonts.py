@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 from html import escape
 from pathlib import Path
 
@@ -59,18 +60,39 @@ LAYOUT_WHITESPACE = {"\n", "\t", "\r"}
 
 @dataclass(frozen=True)
 class Fonts:
+    """The body fonts, registered at import (small), and the CJK font, registered the first time a
+    character outside the body fonts is met: its collection costs every process (each gunicorn
+    worker, each CLI command) about 37 MB and 0.1 s, and most clinics never print a CJK name."""
+
     regular: str
     bold: str
-    fallback: str | None  # the CJK font, when installed
-    covered: dict[str, frozenset[int]]  # font name -> code points it has a glyph for
+    covered: dict[str, frozenset[int]]  # body font name -> code points it has a glyph for
+    cjk_file: Path | None
+
+    @cached_property
+    def fallback(self) -> str | None:
+        """The CJK font's name, registered on first use; None when it is not installed."""
+        if self.cjk_file is None:
+            return None
+        pdfmetrics.registerFont(TTFont(CJK_FONT, str(self.cjk_file), subfontIndex=0))
+        registerFontFamily(CJK_FONT, normal=CJK_FONT, bold=CJK_FONT, italic=CJK_FONT,
+                           boldItalic=CJK_FONT)  # fmt: skip
+        return CJK_FONT
+
+    @cached_property
+    def _cjk_covered(self) -> frozenset[int]:
+        return _coverage(self.fallback) if self.fallback else frozenset()
 
     def prints(self, char: str, font: str) -> bool:
+        if font == CJK_FONT:
+            return ord(char) in self._cjk_covered
         return ord(char) in self.covered[font]
 
     def font_for(self, char: str, font: str) -> str:
-        if self.fallback is None or self.prints(char, font) or char.isspace():
+        if self.prints(char, font) or char.isspace():
             return font
-        return self.fallback if self.prints(char, self.fallback) else font
+        fallback = self.fallback
+        return fallback if fallback is not None and self.prints(char, fallback) else font
 
 
 def _coverage(name: str) -> frozenset[int]:
@@ -103,18 +125,11 @@ def _load() -> Fonts:
             break
     else:
         log.warning("DejaVu Sans not found: PDFs use Helvetica, which prints only Latin-1 names")
-    fallback = None
-    for path in CJK_FILES:
-        if path.is_file():
-            pdfmetrics.registerFont(TTFont(CJK_FONT, str(path), subfontIndex=0))
-            registerFontFamily(CJK_FONT, normal=CJK_FONT, bold=CJK_FONT, italic=CJK_FONT,
-                               boldItalic=CJK_FONT)  # fmt: skip
-            fallback = CJK_FONT
-            break
-    else:
+    cjk_file = next((path for path in CJK_FILES if path.is_file()), None)
+    if cjk_file is None:
         log.warning("WenQuanYi Zen Hei not found: Chinese, Japanese and Korean names are refused")
-    names = [regular, bold] + ([fallback] if fallback else [])
-    return Fonts(regular, bold, fallback, {name: _coverage(name) for name in names})
+    covered = {name: _coverage(name) for name in (regular, bold)}
+    return Fonts(regular, bold, covered, cjk_file)
 
 
 FONTS = _load()
@@ -174,10 +189,12 @@ def unprintable(text: str) -> list[str]:
             unicodedata.bidirectional(char) in RIGHT_TO_LEFT
             or unicodedata.category(char) in COMBINING
         )
-        in_body_fonts = FONTS.prints(char, FONTS.regular) and FONTS.prints(char, FONTS.bold)
-        in_cjk_font = FONTS.fallback is not None and FONTS.prints(char, FONTS.fallback)
-        if needs_layout or not (in_body_fonts or in_cjk_font):
+        if needs_layout:
             bad.append(char)
+        elif not (FONTS.prints(char, FONTS.regular) and FONTS.prints(char, FONTS.bold)):
+            fallback = FONTS.fallback  # loaded only now, for a character the body fonts lack
+            if fallback is None or not FONTS.prints(char, fallback):
+                bad.append(char)
     return bad
 
 
