@@ -21,6 +21,7 @@ from mat.audit.service import record
 from mat.auth.models import User
 from mat.clinic_limits import LATE_ENTRY_DAYS, TAKE_HOME_AHEAD_DAYS
 from mat.dosing.models import Dose
+from mat.dosing.patient_day import SCREEN_YEAR, patient_with_orders, read_day, window_start
 from mat.dosing.rules import (
     amount_violations,
     dose_violations,
@@ -36,9 +37,9 @@ from mat.dosing.situation import (
     closures_between,
     doses_between,
     lock_patient,
-    screens_of,
     signed_on,
     situation_for,
+    situation_of,
 )
 from mat.dosing.take_home_facts import (
     excepted_dates,
@@ -73,13 +74,14 @@ class DosePlan:
 
 def dose_plan(patient_id: int, day: date, now: datetime, profile: Profile) -> DosePlan:
     """What is due for ``day`` (the next slot not yet given), or every reason nothing may be."""
-    patient = get_patient(patient_id)  # a read of the patient's record: audited
-    orders = patient_orders(patient.id)
-    situation = situation_for(patient, orders, day, now)
+    _, orders = patient_with_orders(patient_id, window_start(day))
+    patient = get_patient(patient_id)  # 404; a read of the patient's record: audited
+    read = read_day(patient, orders, day, screens_from=now.date() - SCREEN_YEAR)
+    situation = situation_of(read, now)
     found = dose_violations(situation, profile)
     if day < now.date():  # a back-entry's real times are unknown: the interval cannot be judged
         found = [v for v in found if v.rule != "split_interval"]
-    order = governing_order(orders, day)
+    order = read.order
     due = next_due(situation)
     if due is not None and order is not None and is_split_take_home(due, situation.planned):
         found += split_take_home_violations(patient, order, now.date(), profile)
@@ -93,12 +95,7 @@ def dose_plan(patient_id: int, day: date, now: datetime, profile: Profile) -> Do
     substance = order.medication.substance if order else None
     # A reminder about the patient, not about this dose: shown with the plan, stored with none.
     reminders = (
-        screen_frequency_violations(
-            [s.collected_on for s in screens_of(patient.id)],
-            patient.admitted_on,
-            now.date(),
-            profile,
-        )
+        screen_frequency_violations(read.screens, patient.admitted_on, now.date(), profile)
         if situation.patient_active
         else []
     )
@@ -169,19 +166,21 @@ def _insert_dose(
     found: list[Violation],
     profile: Profile,
     station: str = DEFAULT_STATION,
+    attempt: int | None = None,
     **flags: Any,
 ) -> Dose:
     """Insert the planned dose as given now by ``by`` at ``station``, with the warnings and the
     profile that judged it, drawn from the station's stock (``mat.stock.draws``). Flushed at
     once, so a lost race is a 409 here rather than a failed commit later (after the error the
-    transaction is only rolled back, by the error handler)."""
+    transaction is only rolled back, by the error handler). ``attempt``: when the caller has
+    read the day's doses already (``PatientDay.attempt``)."""
     dose = Dose(
         patient_id=patient_id,
         order_id=order.id,
         medication_id=order.medication_id,
         service_date=planned.date,
         slot=planned.slot,
-        attempt=_attempt(patient_id, planned.date, planned.slot),
+        attempt=attempt or _attempt(patient_id, planned.date, planned.slot),
         mode=mode,
         amount_mg=planned.dose_mg,
         volume_ml=planned.volume_ml,
@@ -192,6 +191,9 @@ def _insert_dose(
         profile_version=profile.version,
         **flags,
     )
+    # A new row has no correction or loss report: said here, so no query asks after the insert.
+    dose.correction = None
+    dose.loss = None
     draw_for_dose(dose, order.medication, station, now.date(), profile)
     db.session.add(dose)
     try:
@@ -210,11 +212,13 @@ def record_dose(
 ) -> Dose:
     """Record an observed dose given by ``by`` (the dispenser) now."""
     lock_patient(patient_id)
-    patient = get_patient(patient_id, audit_read=False)
     today = now.date()
+    # The orders that can govern any date a dose may be back-entered for, read with the patient.
+    _, orders = patient_with_orders(patient_id, window_start(today - timedelta(LATE_ENTRY_DAYS)))
+    patient = get_patient(patient_id, audit_read=False)
     day = _service_date(data, today)
-    orders = patient_orders(patient.id)
-    situation = situation_for(patient, orders, day, now)
+    read = read_day(patient, orders, day)
+    situation = situation_of(read, now)
     try:
         found = dose_violations(situation, profile, data.get("slot"))
     except ValueError as exc:
@@ -225,7 +229,7 @@ def record_dose(
     if day < today:
         found = [v for v in found if v.rule != "split_interval"]  # real times are unknown
     asked = _asked(situation.planned, data.get("slot"), next_due(situation))
-    order = governing_order(orders, day)
+    order = read.order
     # The later part of a split dose the order plans as a take-home (split_slots) is handed
     # out in the same visit, as a take-home: the take-home screens judge it too.
     split_part = asked is not None and is_split_take_home(asked, situation.planned)
@@ -248,6 +252,7 @@ def record_dose(
         found,
         profile,
         station=data.get("station") or DEFAULT_STATION,
+        attempt=read.attempt(asked.slot),
         late_entry_reason=(data.get("late_entry_reason") or "").strip() or None,
     )
     record(
