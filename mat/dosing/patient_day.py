@@ -85,10 +85,16 @@ def window_start(day: date) -> date:
     return day - timedelta(days=HISTORY_DAYS)
 
 
-def patient_with_orders(patient_id: int, since: date) -> tuple[Patient | None, list[Order]]:
+def patient_with_orders(
+    patient_id: int, since: date, *, lock: bool = False
+) -> tuple[Patient | None, list[Order]]:
     """The patient and, newest signed first, the orders that can govern a date from ``since``
     on. Left out: orders that ended before it, and orders a later open-ended order (never
-    discontinued) took over on or before it: neither can govern a date the window looks at."""
+    discontinued) took over on or before it: neither can govern a date the window looks at.
+
+    ``lock``: take the patient lock first (``situation.lock_patient``); on PostgreSQL the same
+    statement takes it (``FOR UPDATE OF patients``), so a second window waits right here and
+    its later reads see what the first one stored."""
     newer = aliased(Order)
     superseded = exists().where(
         newer.patient_id == Order.patient_id,
@@ -120,10 +126,22 @@ def patient_with_orders(patient_id: int, since: date) -> tuple[Patient | None, l
             lazyload(Order.signed_by),  # who signed is not a rule's business
         )
     )
+    if lock:
+        if db.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(of=Patient)
+        else:
+            lock_patient(patient_id)
     rows = db.session.execute(stmt).all()
     if not rows:
         return None, []
     return rows[0][0], [order for _, order in rows if order is not None]
+
+
+def lock_patient(patient_id: int) -> None:
+    """``situation.lock_patient`` (imported here: ``situation`` reads this module)."""
+    from mat.dosing.situation import lock_patient as take
+
+    take(patient_id)
 
 
 def read_day(

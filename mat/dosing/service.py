@@ -211,10 +211,10 @@ def record_dose(
     patient_id: int, data: dict[str, Any], by: User, now: datetime, profile: Profile
 ) -> Dose:
     """Record an observed dose given by ``by`` (the dispenser) now."""
-    lock_patient(patient_id)
     today = now.date()
-    # The orders that can govern any date a dose may be back-entered for, read with the patient.
-    _, orders = patient_with_orders(patient_id, window_start(today - timedelta(LATE_ENTRY_DAYS)))
+    # The patient lock, and the orders that can govern any date a dose may be back-entered for.
+    since = window_start(today - timedelta(days=LATE_ENTRY_DAYS))
+    _, orders = patient_with_orders(patient_id, since, lock=True)
     patient = get_patient(patient_id, audit_read=False)
     day = _service_date(data, today)
     read = read_day(patient, orders, day)
