@@ -1,8 +1,9 @@
 """What the dosing rules look at, read from the database: the pure inputs of ``rules.py``.
 
 One function per question, each a query or two; ``situation_for`` puts them together for one
-patient and one service date. Also the per-patient lock that makes "check the rules, then
-insert" one step no other request can slip into.
+patient and one service date. The dose plan and the observed dose read it all at once instead
+(``patient_day.read_day``, then ``situation_of``). Also the per-patient lock that makes
+"check the rules, then insert" one step no other request can slip into.
 """
 
 from __future__ import annotations

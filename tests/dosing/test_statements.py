@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from mat.dosing.models import Dose
+from mat.dosing.patient_day import patient_with_orders
 from mat.extensions import db
 from mat.formulary.models import Medication
 from tests.support.statements import statements
@@ -115,3 +116,24 @@ def test_statements_do_not_grow_with_history(client, factory, clock, sign_order,
         assert measured["plan"][0] <= PLAN_BUDGET, counts
         assert measured["dose"][0] <= DOSE_BUDGET, counts
         assert measured["plan"][1] <= AUDIT_MOST and measured["dose"][1] <= AUDIT_MOST, counts
+
+
+def test_only_orders_that_can_govern_the_window_are_read_and_they_still_govern(
+    factory, clock, sign_order, plan
+) -> None:
+    """The patient's orders are read limited to those that can govern a date of the window: an
+    order a newer open-ended one took over long ago is left out, an order still governing the
+    dates before a newer one starts is not."""
+    today = clock.now.date()
+    patient = factory.patient(admitted_on=today - timedelta(days=120))
+    for days_ago, dose_mg in ((120, 30), (20, 40), (5, 50)):
+        clock.set(today - timedelta(days=days_ago))
+        sign_order(patient, dose_mg=dose_mg)
+    clock.set(today)
+    assert Decimal(plan(patient)["dose_mg"]) == 50
+    before = plan(patient, today - timedelta(days=6))  # the 40 mg order still governs it
+    assert Decimal(before["dose_mg"]) == 40, before
+    long_ago = plan(patient, today - timedelta(days=100))  # the first order governed it
+    assert Decimal(long_ago["dose_mg"]) == 30, long_ago
+    _, orders = patient_with_orders(patient.id, today - timedelta(days=14))
+    assert sorted(o.first_dose_mg for o in orders) == [40, 50]
