@@ -3,24 +3,25 @@
 Every write here first takes the patient lock (``lock_patient``), then reads what the rules
 need, judges, and inserts, all in the request's one transaction: no rule can be raced by a
 second window. The database's unique constraint on (patient, date, slot, attempt) stays the
-last word on double doses.
+last word on double doses. The dose plan and the observed dose read the patient's day once
+(``patient_day``: two statements, whatever the history); the dose row goes in through
+``dose_rows``.
 
 Services flush and never commit. ``now`` is the clinic-local time the view read once.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-
 from mat.audit.service import record
 from mat.auth.models import User
 from mat.clinic_limits import LATE_ENTRY_DAYS, TAKE_HOME_AHEAD_DAYS
+from mat.dosing.dose_rows import insert_dose, refuse
 from mat.dosing.models import Dose
+from mat.dosing.patient_day import SCREEN_YEAR, patient_with_orders, read_day, window_start
 from mat.dosing.rules import (
     amount_violations,
     dose_violations,
@@ -34,11 +35,10 @@ from mat.dosing.rules import (
 from mat.dosing.screens import screen_frequency_violations
 from mat.dosing.situation import (
     closures_between,
-    doses_between,
     lock_patient,
-    screens_of,
     signed_on,
     situation_for,
+    situation_of,
 )
 from mat.dosing.take_home_facts import (
     excepted_dates,
@@ -46,15 +46,13 @@ from mat.dosing.take_home_facts import (
     take_home_days,
     take_home_facts,
 )
-from mat.errors import Conflict, InvalidInput, RuleViolation
-from mat.extensions import db
+from mat.errors import InvalidInput
 from mat.orders.models import Order
 from mat.orders.schedule import PlannedDose
 from mat.orders.service import governing_order, patient_orders, schedule_between
 from mat.patients.models import Patient
 from mat.patients.service import get_patient
 from mat.profiles import Profile
-from mat.stock.draws import draw_for_dose
 from mat.stock.rules import DEFAULT_STATION
 from mat.violations import Violation, blocking, rule_ids, warnings
 
@@ -73,13 +71,14 @@ class DosePlan:
 
 def dose_plan(patient_id: int, day: date, now: datetime, profile: Profile) -> DosePlan:
     """What is due for ``day`` (the next slot not yet given), or every reason nothing may be."""
-    patient = get_patient(patient_id)  # a read of the patient's record: audited
-    orders = patient_orders(patient.id)
-    situation = situation_for(patient, orders, day, now)
+    _, orders = patient_with_orders(patient_id, window_start(day))
+    patient = get_patient(patient_id)  # 404; a read of the patient's record: audited
+    read = read_day(patient, orders, day, screens_from=now.date() - SCREEN_YEAR)
+    situation = situation_of(read, now)
     found = dose_violations(situation, profile)
     if day < now.date():  # a back-entry's real times are unknown: the interval cannot be judged
         found = [v for v in found if v.rule != "split_interval"]
-    order = governing_order(orders, day)
+    order = read.order
     due = next_due(situation)
     if due is not None and order is not None and is_split_take_home(due, situation.planned):
         found += split_take_home_violations(patient, order, now.date(), profile)
@@ -93,12 +92,7 @@ def dose_plan(patient_id: int, day: date, now: datetime, profile: Profile) -> Do
     substance = order.medication.substance if order else None
     # A reminder about the patient, not about this dose: shown with the plan, stored with none.
     reminders = (
-        screen_frequency_violations(
-            [s.collected_on for s in screens_of(patient.id)],
-            patient.admitted_on,
-            now.date(),
-            profile,
-        )
+        screen_frequency_violations(read.screens, patient.admitted_on, now.date(), profile)
         if situation.patient_active
         else []
     )
@@ -142,79 +136,18 @@ def _service_date(data: dict[str, Any], today: date) -> date:
     return day
 
 
-def _refuse(found: list[Violation], what: str) -> None:
-    """Raise when a blocking rule fired: 409 for a double dose, 422 for the rest."""
-    refused = blocking(found)
-    if not refused:
-        return
-    message = f"{what}: " + " ".join(v.message for v in refused)
-    if any(v.rule == "already_dosed" for v in refused):
-        raise Conflict(message, code="already_dosed", violations=found)
-    raise RuleViolation(message, code="dose_blocked", violations=found)
-
-
-def _attempt(patient_id: int, day: date, slot: str) -> int:
-    """1 for a slot's first dose; one more than the doses of the slot already corrected."""
-    corrected = [d for d in doses_between(patient_id, day, day) if d.slot == slot and not d.counts]
-    return len(corrected) + 1
-
-
-def _insert_dose(
-    patient_id: int,
-    order: Order,
-    planned: PlannedDose,
-    mode: str,
-    by: User,
-    now: datetime,
-    found: list[Violation],
-    profile: Profile,
-    station: str = DEFAULT_STATION,
-    **flags: Any,
-) -> Dose:
-    """Insert the planned dose as given now by ``by`` at ``station``, with the warnings and the
-    profile that judged it, drawn from the station's stock (``mat.stock.draws``). Flushed at
-    once, so a lost race is a 409 here rather than a failed commit later (after the error the
-    transaction is only rolled back, by the error handler)."""
-    dose = Dose(
-        patient_id=patient_id,
-        order_id=order.id,
-        medication_id=order.medication_id,
-        service_date=planned.date,
-        slot=planned.slot,
-        attempt=_attempt(patient_id, planned.date, planned.slot),
-        mode=mode,
-        amount_mg=planned.dose_mg,
-        volume_ml=planned.volume_ml,
-        dispensed_at=now,
-        dispenser=by,
-        warnings=json.dumps([v.as_dict() for v in warnings(found)]),
-        profile_id=profile.id,
-        profile_version=profile.version,
-        **flags,
-    )
-    draw_for_dose(dose, order.medication, station, now.date(), profile)
-    db.session.add(dose)
-    try:
-        db.session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            f"A dose for {dose.service_date} ({dose.slot}) was recorded at the same moment by "
-            "another window.",
-            code="already_dosed",
-        ) from exc
-    return dose
-
-
 def record_dose(
     patient_id: int, data: dict[str, Any], by: User, now: datetime, profile: Profile
 ) -> Dose:
     """Record an observed dose given by ``by`` (the dispenser) now."""
-    lock_patient(patient_id)
-    patient = get_patient(patient_id, audit_read=False)
     today = now.date()
+    # The patient lock, and the orders that can govern any date a dose may be back-entered for.
+    since = window_start(today - timedelta(days=LATE_ENTRY_DAYS))
+    _, orders = patient_with_orders(patient_id, since, lock=True)
+    patient = get_patient(patient_id, audit_read=False)
     day = _service_date(data, today)
-    orders = patient_orders(patient.id)
-    situation = situation_for(patient, orders, day, now)
+    read = read_day(patient, orders, day)
+    situation = situation_of(read, now)
     try:
         found = dose_violations(situation, profile, data.get("slot"))
     except ValueError as exc:
@@ -225,7 +158,7 @@ def record_dose(
     if day < today:
         found = [v for v in found if v.rule != "split_interval"]  # real times are unknown
     asked = _asked(situation.planned, data.get("slot"), next_due(situation))
-    order = governing_order(orders, day)
+    order = read.order
     # The later part of a split dose the order plans as a take-home (split_slots) is handed
     # out in the same visit, as a take-home: the take-home screens judge it too.
     split_part = asked is not None and is_split_take_home(asked, situation.planned)
@@ -234,11 +167,11 @@ def record_dose(
     if split_part and order is not None:
         found += split_take_home_violations(patient, order, today, profile)
     found += late_entry_violations(day, today, data.get("late_entry_reason"), profile)
-    _refuse(found, "The dose was not recorded")
+    refuse(found, "The dose was not recorded")
     # no_active_order or already_dosed refused every case without a slot to give
     assert asked is not None
     assert order is not None
-    dose = _insert_dose(
+    dose = insert_dose(
         patient.id,
         order,
         asked,
@@ -248,6 +181,7 @@ def record_dose(
         found,
         profile,
         station=data.get("station") or DEFAULT_STATION,
+        attempt=read.attempt(asked.slot),
         late_entry_reason=(data.get("late_entry_reason") or "").strip() or None,
     )
     record(
@@ -306,14 +240,14 @@ def dispense_take_homes(
     order = governing_order(orders, first) or governing_order(orders, today)
     if order is not None:
         found += take_home_rules(patient, orders, order, dates, today, profile)
-    _refuse(found, "The take-home doses were not handed out")
+    refuse(found, "The take-home doses were not handed out")
     closures = closures_between(min(dates), max(dates))
     excepted = excepted_dates(patient, orders, dates, profile)
     doses: list[Dose] = []
     for day, day_doses in planned.items():
         for plan, governing in day_doses:
             doses.append(
-                _insert_dose(
+                insert_dose(
                     patient.id,
                     governing,
                     plan,

@@ -1,19 +1,23 @@
 """What the dosing rules look at, read from the database: the pure inputs of ``rules.py``.
 
 One function per question, each a query or two; ``situation_for`` puts them together for one
-patient and one service date. Also the per-patient lock that makes "check the rules, then
-insert" one step no other request can slip into.
+patient and one service date. The dose plan and the observed dose read it all at once instead
+(``patient_day.read_day``, then ``situation_of``). Also the per-patient lock that makes
+"check the rules, then insert" one step no other request can slip into.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from types import EllipsisType
 
 from sqlalchemy import select, text
 
 from mat.audit.service import hold_writer_lock
 from mat.clock import clinic_zone
 from mat.dosing.models import ClinicClosure, Dose, DrugScreen, Hold
+from mat.dosing.patient_day import DayDose, PatientDay
 from mat.dosing.rules import DoseSituation, GivenDose, GoverningOrder, Screen
 from mat.dosing.tolerance import HISTORY_DAYS, last_dose, recent_days
 from mat.extensions import db
@@ -97,20 +101,38 @@ def situation_for(patient: Patient, orders: list[Order], day: date, now: datetim
     return situation_from(patient, orders, day, now, doses, holds, earlier)
 
 
+def situation_of(read: PatientDay, now: datetime) -> DoseSituation:
+    """The rules' view of ``read.day`` from a patient's day read once (``patient_day``)."""
+    return situation_from(
+        read.patient,
+        read.orders,
+        read.day,
+        now,
+        read.doses,
+        read.holds,
+        read.last_dose_before,
+        governing=read.order,
+    )
+
+
 def situation_from(
     patient: Patient,
     orders: list[Order],
     day: date,
     now: datetime,
-    doses: list[Dose],
+    doses: Sequence[Dose | DayDose],
     holds: tuple[str, ...],
     last_dose_before: date | None,
+    *,
+    governing: Order | EllipsisType | None = ...,
 ) -> DoseSituation:
     """``situation_for`` from rows already read (the queue reads them for every patient at
     once): ``doses`` are the patient's dose rows of the ``HISTORY_DAYS`` before ``day`` and of
     ``day``, corrected or not; ``holds`` the reasons of the open holds; ``last_dose_before`` the
-    last day dosed before that window (read only when the window has no dose)."""
+    last day dosed before that window (read only when the window has no dose); ``governing``
+    the order governing ``day`` when the caller has already found it."""
     first = day - timedelta(days=HISTORY_DAYS)
+    order = governing_order(orders, day) if isinstance(governing, EllipsisType) else governing
     doses = [d for d in doses if d.counts and first <= d.service_date <= day]
     taken = {d.service_date for d in doses if d.service_date < day}
     last_dose_on = max(taken) if taken else last_dose_before
@@ -127,7 +149,7 @@ def situation_from(
         now=now,
         patient_active=patient.status == "active",
         admitted_on=patient.admitted_on,
-        order=governing_facts(governing_order(orders, day)),
+        order=governing_facts(order),
         planned=tuple(p for p, _ in schedule_between(orders, day, day)),
         given=tuple(
             GivenDose(d.slot, d.mode, d.dispensed_at) for d in doses if d.service_date == day

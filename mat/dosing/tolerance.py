@@ -36,7 +36,7 @@ class LastDose:
     substance: str
 
 
-def _counting() -> list[object]:
+def counting() -> list[object]:
     """SQL conditions of a dose that counts: not corrected, not a lost dose being replaced."""
     replaced = (
         select(TakeHomeLoss.id)
@@ -50,14 +50,14 @@ def last_dose(patient_id: int, before: date) -> LastDose | None:
     """The last day before ``before`` with a dose that counts, and that day's doses."""
     day = db.session.scalar(
         select(Dose.service_date)
-        .where(Dose.patient_id == patient_id, Dose.service_date < before, *_counting())
+        .where(Dose.patient_id == patient_id, Dose.service_date < before, *counting())
         .order_by(Dose.service_date.desc())
         .limit(1)
     )
     if day is None:
         return None
     doses = db.session.scalars(
-        select(Dose).where(Dose.patient_id == patient_id, Dose.service_date == day, *_counting())
+        select(Dose).where(Dose.patient_id == patient_id, Dose.service_date == day, *counting())
     ).all()
     total = sum((d.amount_mg for d in doses), Decimal(0))
     return LastDose(day, total, doses[-1].medication.substance)
@@ -70,7 +70,7 @@ def last_dose_days(patient_ids: list[int], before: date) -> dict[int, date]:
         return {}
     rows = db.session.execute(
         select(Dose.patient_id, func.max(Dose.service_date))
-        .where(Dose.patient_id.in_(patient_ids), Dose.service_date < before, *_counting())
+        .where(Dose.patient_id.in_(patient_ids), Dose.service_date < before, *counting())
         .group_by(Dose.patient_id)
     )
     return {patient_id: day for patient_id, day in rows}

@@ -3,9 +3,9 @@ into ``mat.stock``.
 
 ``draw_for_dose`` runs inside the dose's transaction, after the patient lock and the dosing
 rules, right before the dose row is inserted: it names the station and the lot on the dose and
-takes the quantity out of that lot in one guarded UPDATE: two statements per dose (the
-station's lots of the product and the UPDATE; for a product with no stock at the station, that
-SELECT and one for the station's id and whether the product is tracked at all). A refusal
+takes the quantity out of that lot in one guarded UPDATE: two statements per dose (one SELECT
+for the station, whether the product is tracked at all and its lots holding stock there; then
+the UPDATE, for a tracked product only). A refusal
 (``stock_expired``, ``stock_insufficient``) rolls the whole request back, take-homes included
 (all or nothing).
 
@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, exists, select
 
 from mat.auth.models import User
 from mat.dosing.models import Dose, DoseCorrection
@@ -46,36 +46,35 @@ from mat.violations import Violation
 DRAW_TRIES = 3
 
 
-def _lots_at(station_code: str, medication_id: int) -> tuple[int | None, list[LotStock]]:
-    """(station id, the product's lots holding stock there); the id is None when no lot does."""
+def _stock_at(station_code: str, medication_id: int) -> tuple[Station, bool, list[LotStock]]:
+    """The station (422 if unknown), whether the product's stock is tracked at all, and the
+    product's lots holding stock at the station: one statement."""
+    tracked = exists().where(Lot.medication_id == medication_id)
     rows = db.session.execute(
-        select(Station.id, Lot.id, Lot.lot_number, Lot.expires_on, StockBalance.on_hand)
-        .join(StockBalance, StockBalance.station_id == Station.id)
-        .join(Lot, Lot.id == StockBalance.lot_id)
-        .where(
-            Station.code == station_code,
-            Lot.medication_id == medication_id,
-            StockBalance.on_hand > 0,
+        select(Station, tracked, Lot.id, Lot.lot_number, Lot.expires_on, StockBalance.on_hand)
+        .select_from(Station)
+        .outerjoin(
+            StockBalance,
+            and_(
+                StockBalance.station_id == Station.id,
+                StockBalance.on_hand > 0,
+                StockBalance.lot_id.in_(select(Lot.id).where(Lot.medication_id == medication_id)),
+            ),
         )
+        .outerjoin(Lot, Lot.id == StockBalance.lot_id)
+        .where(Station.code == station_code)
     ).all()
-    lots = [LotStock(lot, number, expires, ledger.exact(q)) for _, lot, number, expires, q in rows]
-    return (rows[0][0] if rows else None), lots
-
-
-def _station_and_tracking(station_code: str, medication_id: int) -> tuple[int, bool]:
-    """The station's id (422 if unknown) and whether the product's stock is tracked."""
-    station_id, tracked = db.session.execute(
-        select(
-            select(Station.id).where(Station.code == station_code).scalar_subquery(),
-            exists().where(Lot.medication_id == medication_id),
-        )
-    ).one()
-    if station_id is None:
+    if not rows:
         raise InvalidInput(
             f"There is no station {station_code!r}.",
             fields={"station": [f"Unknown station {station_code!r}; see /api/v1/stock/stations."]},
         )
-    return station_id, bool(tracked)
+    lots = [
+        LotStock(lot, number, expires, ledger.exact(q))
+        for _, _, lot, number, expires, q in rows
+        if lot is not None
+    ]
+    return rows[0][0], bool(rows[0][1]), lots
 
 
 def draw_for_dose(
@@ -85,12 +84,10 @@ def draw_for_dose(
     product = medication.as_product()
     quantity = quantity_of(product, dose.amount_mg)
     for _ in range(DRAW_TRIES):
-        station_id, lots = _lots_at(station_code, medication.id)
-        if station_id is None:
-            station_id, tracked = _station_and_tracking(station_code, medication.id)
-            if not tracked:
-                dose.station_id = station_id
-                return
+        station, tracked, lots = _stock_at(station_code, medication.id)
+        if not lots and not tracked:
+            dose.station = station
+            return
         chosen, found = choose_lot(
             lots, quantity, today, product=product, station=station_code, profile=profile
         )
@@ -100,8 +97,8 @@ def draw_for_dose(
                 code="dose_blocked",
                 violations=found,
             )
-        if ledger.take(station_id, chosen.lot_id, quantity):
-            dose.station_id, dose.lot_id = station_id, chosen.lot_id
+        if ledger.take(station.id, chosen.lot_id, quantity):
+            dose.station, dose.lot_id = station, chosen.lot_id
             return
     # Three windows emptied the lots chosen in turn: say so rather than guess.
     raise RuleViolation(
@@ -124,11 +121,9 @@ def preview_draw(
 ) -> DrawPreview:
     """For the window, before the nurse presses Give (the draw itself judges again)."""
     product = medication.as_product()
-    station_id, lots = _lots_at(station_code, medication.id)
-    if station_id is None:
-        _, tracked = _station_and_tracking(station_code, medication.id)
-        if not tracked:
-            return DrawPreview(False, None, [])
+    _, tracked, lots = _stock_at(station_code, medication.id)
+    if not lots and not tracked:
+        return DrawPreview(False, None, [])
     chosen, found = choose_lot(
         lots, quantity_of(product, amount_mg), today, product=product, station=station_code,
         profile=profile,

@@ -1,0 +1,139 @@
+"""Statements per dose plan and per recorded dose: a small number that does not grow with the
+patient's history (issue 10). The audit trail's own statements are counted apart."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from mat.dosing.models import Dose
+from mat.dosing.patient_day import patient_with_orders
+from mat.extensions import db
+from mat.formulary.models import Medication
+from tests.support.statements import statements
+
+
+def _audit(sql: str) -> bool:
+    """A statement of the audit trail: its tables, or (PostgreSQL) the chain's advisory lock."""
+    return "audit_" in sql.lower() or "pg_advisory_xact_lock" in sql
+
+
+def _history(factory: Any, clock: Any, sign_order: Any, staff: Any, days: int) -> Any:
+    """A patient admitted ``days`` ago, a new order every 30 days, dosed every day until today."""
+    today = clock.now.date()
+    start = today - timedelta(days=days)
+    patient = factory.patient(admitted_on=start)
+    day = start
+    while day <= today:
+        clock.set(day)
+        sign_order(patient, dose_mg=40 + (day - start).days // 30)
+        day += timedelta(days=30)
+    clock.set(today)
+    medication = db.session.query(Medication).filter_by(code="METH-10MGML").one()
+    for offset in range(days):
+        served = start + timedelta(days=offset)
+        db.session.add(
+            Dose(
+                patient_id=patient.id,
+                order_id=_order_on(patient.id, served),
+                medication_id=medication.id,
+                service_date=served,
+                slot="daily",
+                mode="observed",
+                amount_mg=Decimal(40 + offset // 30),
+                volume_ml=Decimal(4),
+                dispensed_at=datetime.combine(served, time(9), clock.zone),
+                dispenser_id=staff["nurse"].id,
+                profile_id="federal",
+                profile_version="1",
+            )
+        )
+    db.session.commit()
+    return patient
+
+
+def _order_on(patient_id: int, day: date) -> int:
+    from mat.orders.service import governing_order, patient_orders
+
+    order = governing_order(patient_orders(patient_id), day)
+    assert order is not None
+    return order.id
+
+
+def _count(seen: list[str]) -> tuple[int, int]:
+    audit = sum(1 for s in seen if _audit(s))
+    return len(seen) - audit, audit
+
+
+# Non-audit statements of a dose plan (bearer token; the patient with the orders that can govern
+# the window; the window's doses, holds and screens) and of an observed dose of an untracked
+# product (token; patient lock; patient and orders; the window; the station; the insert). On
+# PostgreSQL the lock is taken by the patient's read (FOR UPDATE OF patients): one fewer.
+PLAN_BUDGET = 3
+DOSE_BUDGET = 6
+# The audit trail's own statements (another part of issue 10 redesigns them): the plan's read
+# event and the dose's event, each reading the chain's head and inserting (PostgreSQL: after the
+# chain's advisory lock); a signed checkpoint now and then adds three.
+AUDIT_MOST = 6
+
+
+def _measure(client: Any, days: int, patient_id: int, headers: dict[str, str]) -> dict[str, Any]:
+    path = f"/api/v1/patients/{patient_id}"
+    with statements() as plan_seen:
+        response = client.get(f"{path}/dose-plan", headers=headers)
+    assert response.status_code == 200, response.get_json()
+    plan = response.get_json()
+    assert plan["status"] == "due", plan
+    with statements() as dose_seen:
+        response = client.post(
+            f"{path}/doses", headers=headers, json={"amount_mg": plan["dose_mg"]}
+        )
+    assert response.status_code == 201, response.get_json()
+    if os.environ.get("MAT_SHOW_STATEMENTS"):  # to see which statements a change added
+        for name, seen in (("plan", plan_seen), ("dose", dose_seen)):
+            print(f"--- {name}, {days} days of history: (non-audit, audit) {_count(seen)}")  # noqa: T201
+            for s in seen:
+                print("   ", " ".join(s.split())[:200])  # noqa: T201
+    return {"plan": _count(plan_seen), "dose": _count(dose_seen)}
+
+
+def test_statements_do_not_grow_with_history(client, factory, clock, sign_order, staff) -> None:
+    short = _history(factory, clock, sign_order, staff, 3)
+    long = _history(factory, clock, sign_order, staff, 200)
+    headers = {"Authorization": f"Bearer {factory.token(staff['nurse'])}"}
+    ids = short.id, long.id
+    counts = {
+        days: _measure(client, days, pid, headers) for days, pid in zip((3, 200), ids, strict=True)
+    }
+    assert counts[3] == counts[200] or (
+        # a checkpoint of the audit chain may fall on either: only the audit part may differ
+        counts[3]["plan"][0] == counts[200]["plan"][0]
+        and counts[3]["dose"][0] == counts[200]["dose"][0]
+    ), counts
+    for measured in counts.values():
+        assert measured["plan"][0] <= PLAN_BUDGET, counts
+        assert measured["dose"][0] <= DOSE_BUDGET, counts
+        assert measured["plan"][1] <= AUDIT_MOST and measured["dose"][1] <= AUDIT_MOST, counts
+
+
+def test_only_orders_that_can_govern_the_window_are_read_and_they_still_govern(
+    factory, clock, sign_order, plan
+) -> None:
+    """The patient's orders are read limited to those that can govern a date of the window: an
+    order a newer open-ended one took over long ago is left out, an order still governing the
+    dates before a newer one starts is not."""
+    today = clock.now.date()
+    patient = factory.patient(admitted_on=today - timedelta(days=120))
+    for days_ago, dose_mg in ((120, 30), (20, 40), (5, 50)):
+        clock.set(today - timedelta(days=days_ago))
+        sign_order(patient, dose_mg=dose_mg)
+    clock.set(today)
+    assert Decimal(plan(patient)["dose_mg"]) == 50
+    before = plan(patient, today - timedelta(days=6))  # the 40 mg order still governs it
+    assert Decimal(before["dose_mg"]) == 40, before
+    long_ago = plan(patient, today - timedelta(days=100))  # the first order governed it
+    assert Decimal(long_ago["dose_mg"]) == 30, long_ago
+    _, orders = patient_with_orders(patient.id, today - timedelta(days=14))
+    assert sorted(o.first_dose_mg for o in orders) == [40, 50]
