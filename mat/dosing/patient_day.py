@@ -95,12 +95,12 @@ def patient_with_orders(
     ``lock``: take the patient lock first (``situation.lock_patient``); on PostgreSQL the same
     statement takes it (``FOR UPDATE OF patients``), so a second window waits right here and
     its later reads see what the first one stored."""
-    newer = aliased(Order)
+    newer, stopped = aliased(Order), aliased(OrderDiscontinuation)  # not the joined rows
     superseded = exists().where(
         newer.patient_id == Order.patient_id,
         newer.start_date <= since,
         newer.end_date.is_(None),
-        ~exists().where(OrderDiscontinuation.order_id == newer.id),
+        ~exists().where(stopped.order_id == newer.id),
         or_(
             newer.signed_at > Order.signed_at,
             and_(newer.signed_at == Order.signed_at, newer.id > Order.id),

@@ -137,3 +137,25 @@ def test_only_orders_that_can_govern_the_window_are_read_and_they_still_govern(
     assert Decimal(long_ago["dose_mg"]) == 30, long_ago
     _, orders = patient_with_orders(patient.id, today - timedelta(days=14))
     assert sorted(o.first_dose_mg for o in orders) == [40, 50]
+
+
+def test_an_older_order_governs_again_after_the_newer_one_is_discontinued(
+    api, factory, clock, sign_order, plan, staff
+) -> None:
+    """A newer order that was discontinued does not hide the older one from the read: the older
+    order governs again from the day the newer one stopped (api-contract.md)."""
+    today = clock.now.date()
+    patient = factory.patient(admitted_on=today - timedelta(days=40))
+    clock.set(today - timedelta(days=40))
+    sign_order(patient, dose_mg=40)
+    clock.set(today - timedelta(days=30))
+    newer = sign_order(patient, dose_mg=50)
+    clock.set(today)
+    response = api(
+        "post",
+        f"/api/v1/orders/{newer['id']}/discontinue",
+        as_=staff["prescriber"],
+        json={"reason": "Back to the earlier dose."},
+    )
+    assert response.status_code == 200, response.get_json()
+    assert Decimal(plan(patient)["dose_mg"]) == 40
