@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import DateTime, Engine, MetaData, Numeric, event
 from sqlalchemy.engine import Dialect
@@ -65,3 +66,27 @@ def _sqlite_enforces_foreign_keys(dbapi_connection: object, _record: object) -> 
         cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+
+
+# The connection-record key of a SQLite connection's sealing switch (``mat.audit.staging``).
+SEALING_SWITCH = "mat_sealing"
+
+
+class SealingSwitch:
+    """``mat_sealing()`` of one SQLite connection: the trigger on ``audit_staged_reads`` lets a
+    DELETE through only while it answers 1, which only the sealing code turns on. A connection
+    without it (the sqlite3 shell) cannot delete a staged read at all: no such function."""
+
+    def __init__(self) -> None:
+        self.on = False
+
+    def __call__(self) -> int:
+        return int(self.on)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_knows_the_sealing_switch(dbapi_connection: object, record: Any) -> None:
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        switch = SealingSwitch()
+        dbapi_connection.create_function("mat_sealing", 0, switch)  # type: ignore[attr-defined]
+        record.info[SEALING_SWITCH] = switch

@@ -11,7 +11,9 @@ switch them off (``ALTER TABLE ... DISABLE TRIGGER``). So the app never runs as 
   ``SELECT`` and ``INSERT`` only (and ``UPDATE`` of the columns a partial trigger leaves open,
   if a table has one). On every other table (patients, users, roles, tokens, sessions,
   idempotency keys, the formulary...): ``SELECT``, ``INSERT``, ``UPDATE``, ``DELETE``, since
-  the app changes accounts, tokens, sessions and patients' level of care. Never ``TRUNCATE``,
+  the app changes accounts, tokens, sessions and patients' level of care. The staged reads
+  (``audit_staged_reads``, whose trigger runs ``mat_seal_only()``): ``SELECT``, ``INSERT``
+  and ``DELETE`` (sealing; the trigger refuses any other). Never ``TRUNCATE``,
   ``REFERENCES`` or ``TRIGGER``, anywhere. Sequences: ``USAGE`` and ``SELECT`` (ids).
 
 Which tables are append-only is read from the database, not from a list here: every table with
@@ -40,6 +42,8 @@ ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 READ_ONLY_TABLES = ("alembic_version",)
 # The function every append-only trigger runs (mat.append_only.PG_FUNCTION).
 REFUSE_FUNCTION = "mat_refuse_change"
+# The function of a table whose rows leave only by sealing (audit_staged_reads, migration 0009).
+SEAL_FUNCTION = "mat_seal_only"
 
 
 @dataclass(frozen=True)
@@ -50,10 +54,13 @@ class RolePlan:
     # append-only table -> the columns its UPDATE trigger protects (empty: all of them)
     append_only: dict[str, list[str]]
     columns: dict[str, list[str]] = field(default_factory=dict)  # table -> all its columns
+    # Tables read, added to and deleted from only by sealing (the trigger checks): no UPDATE.
+    sealed: list[str] = field(default_factory=list)
 
     @property
     def mutable(self) -> list[str]:
-        return [t for t in self.tables if t not in self.append_only and t not in READ_ONLY_TABLES]
+        fixed = {*self.append_only, *self.sealed, *READ_ONLY_TABLES}
+        return [t for t in self.tables if t not in fixed]
 
     def open_columns(self, table: str) -> list[str]:
         """Columns of an append-only table that its partial UPDATE trigger leaves open."""
@@ -105,7 +112,19 @@ def plan_from_database(conn: Connection, owner: str, app: str) -> RolePlan:
         )
     ):
         columns.setdefault(table, []).append(column)
-    return RolePlan(check_role_name(owner), check_role_name(app), tables, append_only, columns)
+    sealed = list(
+        conn.scalars(
+            text(
+                "SELECT DISTINCT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_proc p ON p.oid = t.tgfoid "
+                "WHERE p.proname = :function AND n.nspname = current_schema() ORDER BY 1"
+            ),
+            {"function": SEAL_FUNCTION},
+        )
+    )
+    return RolePlan(
+        check_role_name(owner), check_role_name(app), tables, append_only, columns, sealed
+    )
 
 
 def _q(name: str) -> str:
@@ -133,6 +152,7 @@ def statements(plan: RolePlan) -> list[str]:
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
         f"GRANT USAGE ON SCHEMA public TO {app}",
         f"ALTER FUNCTION public.{REFUSE_FUNCTION}() OWNER TO {owner}",
+        *([f"ALTER FUNCTION public.{SEAL_FUNCTION}() OWNER TO {owner}"] if plan.sealed else []),
         *(f"ALTER TABLE public.{_q(t)} OWNER TO {owner}" for t in plan.tables),
         "-- The app role: start from nothing, then grant what the app does.",
         f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app}",
@@ -143,6 +163,10 @@ def statements(plan: RolePlan) -> list[str]:
         sql.append(f"GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE public.{_q(table)} TO {app}")
     for table in (t for t in READ_ONLY_TABLES if t in plan.tables):
         sql.append(f"GRANT SELECT ON TABLE public.{_q(table)} TO {app}")
+    if plan.sealed:
+        sql.append("-- Staged reads: read, add, and delete only by sealing (its trigger checks).")
+    for table in plan.sealed:
+        sql.append(f"GRANT SELECT, INSERT, DELETE ON TABLE public.{_q(table)} TO {app}")
     sql.append("-- Append-only tables: read and add, never change, delete or truncate.")
     for table in plan.append_only:
         sql.append(f"GRANT SELECT, INSERT ON TABLE public.{_q(table)} TO {app}")

@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from mat import create_app
@@ -133,6 +134,22 @@ def test_the_app_role_cannot_change_history_but_does_its_work(roles_database, tm
                 conn.execute(statement)
             conn.rollback()
         assert conn.execute("SELECT count(*) FROM doses").fetchone() == (0,)
+        # Staged reads: the app adds them and seals them (DELETE), never updates them, and a
+        # DELETE outside sealing is refused by the trigger.
+        conn.execute(
+            "INSERT INTO audit_staged_reads (at, roles, action, outcome, rules, detail) "
+            "VALUES (now(), '', 'patient.read', 'done', '', '{}')"
+        )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE audit_staged_reads SET action = action")
+        conn.rollback()
+        conn.execute(
+            "INSERT INTO audit_staged_reads (at, roles, action, outcome, rules, detail) "
+            "VALUES (now(), '', 'patient.read', 'done', '', '{}')"
+        )
+        with pytest.raises(psycopg.errors.RestrictViolation):
+            conn.execute("DELETE FROM audit_staged_reads")
+        conn.rollback()
 
     _the_app_works_as_the_app_role(_as(APP, APP_PASSWORD, roles_database))
 
@@ -168,8 +185,10 @@ def _the_app_works_as_the_app_role(url: str) -> None:
             assert hold.status_code == 201
             patch = call("PATCH", path, doc, {"level_of_care": "intensive_outpatient"})
             assert patch.status_code == 200, patch.get_json()  # an UPDATE the app may do
+            assert call("GET", path, nurse).status_code == 200  # a read, staged
             verified = app.test_cli_runner().invoke(args=["audit", "verify"])
             assert verified.exit_code == 0 and verified.output.startswith("ok "), verified.output
+            assert db.session.scalar(text("SELECT count(*) FROM audit_staged_reads")) == 0
         finally:
             db.session.remove()
             db.engine.dispose()
@@ -189,6 +208,16 @@ def test_the_sql_is_derived_from_the_tables_it_is_given() -> None:
     assert 'GRANT SELECT ON TABLE public."alembic_version" TO "app"' in sql
     assert not [s for s in sql if "TRUNCATE" in s or "TRIGGER" in s.split(" ON ")[0]]
     assert script(plan).count(";") >= len([s for s in sql if not s.startswith("--")])
+
+
+def test_a_sealed_table_is_read_added_to_and_deleted_from_never_updated() -> None:
+    plan = RolePlan(
+        "own", "app", ["audit_staged_reads", "patients"], {}, {}, ["audit_staged_reads"]
+    )
+    sql = statements(plan)
+    assert 'GRANT SELECT, INSERT, DELETE ON TABLE public."audit_staged_reads" TO "app"' in sql
+    assert 'ALTER FUNCTION public.mat_seal_only() OWNER TO "own"' in sql
+    assert plan.mutable == ["patients"]
 
 
 def test_role_names_are_plain_identifiers(app) -> None:

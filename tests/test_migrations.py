@@ -12,6 +12,7 @@ from sqlalchemy.exc import DatabaseError
 
 from mat.extensions import db
 from tests.support import pg
+from tests.support.sealing import sealed
 
 
 def _upgrade_and_compare(url: str) -> list:
@@ -53,6 +54,7 @@ def test_the_audit_trail_refuses_update_and_delete_in_the_database(
     app, api, staff, patient, statement
 ) -> None:
     api("get", f"/api/v1/patients/{patient.id}", as_=staff["nurse"])
+    assert sealed() == 1  # the read, staged, now in the chain
     engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
     try:
         with pytest.raises(DatabaseError, match="append_only"), engine.begin() as conn:

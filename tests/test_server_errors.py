@@ -48,14 +48,14 @@ class Triggers:
 
     def refuse_audit_action(self, action: str) -> None:
         """Refuse inserting the audit event ``action``: audit events are written by the
-        request's commit, so the commit fails after the view returned its answer."""
-        if db.engine.dialect.name == "postgresql":
-            self._pg("audit_events", f"NEW.action = '{action}'", "'commit refused by the test'")
-        else:
-            # A runtime error that is not a constraint (not an IntegrityError, which is a 409).
-            self._sqlite(
-                "audit_events", f"NEW.action = '{action}'", "SELECT abs(-9223372036854775808);"
-            )
+        request's commit, so the commit fails after the view returned its answer. A read is
+        staged (``audit_staged_reads``) at that commit, a write chained: both are refused."""
+        for table in ("audit_events", "audit_staged_reads"):
+            if db.engine.dialect.name == "postgresql":
+                self._pg(table, f"NEW.action = '{action}'", "'commit refused by the test'")
+            else:
+                # A runtime error that is not a constraint (not an IntegrityError, a 409).
+                self._sqlite(table, f"NEW.action = '{action}'", "SELECT abs(-9223372036854775808);")
 
     def refuse_patients(self) -> None:
         """Refuse inserting a patient, with the row's name and MRN in the database's message

@@ -54,6 +54,18 @@ def verify(checkpoints_file: Path | None) -> None:
     sys.exit(1)
 
 
+@audit_cli.command("seal")
+def seal() -> None:
+    """Move the staged reads into the chain now (for a timer every minute or so: a write or a
+    reader of the trail seals them too, so this only bounds how long a quiet clinic's reads
+    stay unchained)."""
+    from mat.audit.service import seal_staged_reads
+
+    sealed = seal_staged_reads()
+    db.session.commit()
+    click.echo(f"sealed {sealed} reads")
+
+
 @audit_cli.command("checkpoint")
 def checkpoint() -> None:
     """Sign a checkpoint of the chain as it stands now (for a nightly cron job)."""

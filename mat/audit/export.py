@@ -23,7 +23,7 @@ from sqlalchemy import Row
 from mat.audit.models import AuditEvent
 from mat.audit.queries import AuditFilters, last_event_id, local_iso, matching
 from mat.audit.schemas import AuditEventOut
-from mat.audit.service import record
+from mat.audit.service import record, seal_staged_reads
 from mat.extensions import db
 from mat.spreadsheet import spreadsheet_cell
 
@@ -36,7 +36,9 @@ BATCH = 1000
 
 
 def begin_export(filters: AuditFilters, fmt: str) -> int:
-    """Record the export and return the id of the last event it covers."""
+    """Record the export and return the id of the last event it covers (the reads recorded
+    so far sealed into the chain first, so the export has them)."""
+    seal_staged_reads()
     through_id = last_event_id()
     record(
         "audit.export",

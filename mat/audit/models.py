@@ -61,3 +61,29 @@ class AuditCheckpoint(db.Model):  # type: ignore[name-defined,misc]
     head_hash: Mapped[str] = mapped_column(String(64))
     scheme: Mapped[str] = mapped_column(String(40))
     signature: Mapped[str] = mapped_column(String(64))
+
+
+class StagedRead(db.Model):  # type: ignore[name-defined,misc]
+    """A read of protected health information, recorded in the reading request's own
+    transaction without the chain's lock, and moved into ``audit_events`` (chained, with its
+    original ``at``) by the next chained write or by ``flask audit seal`` (``mat.audit.staging``).
+
+    Never updated; deleted only by sealing: the database refuses any other DELETE (a trigger
+    that lets it through only while the transaction-local ``mat.sealing`` setting is on on
+    PostgreSQL, or while the connection's ``mat_sealing()`` function answers 1 on SQLite)."""
+
+    __tablename__ = "audit_staged_reads"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    user_id: Mapped[int | None]
+    username: Mapped[str | None] = mapped_column(String(80))
+    roles: Mapped[str] = mapped_column(String(80), default="")
+    client_addr: Mapped[str | None] = mapped_column(String(CLIENT_ADDR_LENGTH))
+    action: Mapped[str] = mapped_column(String(ACTION_LENGTH))
+    entity_type: Mapped[str | None] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(40))
+    patient_id: Mapped[int | None]
+    outcome: Mapped[str] = mapped_column(String(16))
+    rules: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # canonical JSON

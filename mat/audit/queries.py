@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, func, select
 
 from mat.audit.models import AuditEvent
+from mat.audit.service import seal_staged_reads
 from mat.extensions import db
 
 OUTCOMES = ("done", "refused")
@@ -118,6 +119,7 @@ def event_page(
 ) -> EventPage:
     """One page, newest first, by id cursor rather than offset: new events arrive all the time
     (reading this page is one), and a cursor keeps each page's rows where they were."""
+    seal_staged_reads()  # the reads recorded so far are part of the trail shown
     base = matching(filters, zone)
     if after is not None:
         stmt = base.where(AuditEvent.id > after).order_by(AuditEvent.id).limit(size)

@@ -36,6 +36,7 @@ from mat.audit.checkpoints import checkpoint_if_due
 from mat.audit.keys import audit_keys
 from mat.audit.models import ACTION_LENGTH, CLIENT_ADDR_LENGTH, GENESIS, AuditEvent
 from mat.audit.records import object_digests
+from mat.audit.staging import anything_staged, stage, take_staged
 from mat.clock import clinic_now
 from mat.database import utcnow
 from mat.extensions import db
@@ -47,6 +48,11 @@ _sqlite_chain_lock = threading.Lock()
 WRITER_WAIT_SECONDS = 30  # a writer stuck longer than this is a bug: fail loudly, never hang
 PENDING = "mat_audit_pending"
 LOCKED = "mat_audit_sqlite_lock"
+# The columns a staged read shares with the event it becomes (all its columns but its id).
+STAGED_FIELDS = (
+    "at", "user_id", "username", "roles", "client_addr", "action", "entity_type", "entity_id",
+    "patient_id", "outcome", "rules", "detail",
+)  # fmt: skip
 
 
 @dataclass
@@ -64,6 +70,7 @@ class PendingEvent:
     rules: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
     records: list[Any] = field(default_factory=list)  # flushed ORM rows the event records
+    staged: bool = False  # a read: staged unchained at commit (``mat.audit.staging``)
 
 
 def _actor() -> tuple[int | None, str | None, str]:
@@ -92,11 +99,13 @@ def record(
     rules: Iterable[str] = (),
     detail: dict[str, Any] | None = None,
     records: Iterable[Any] = (),
+    staged: bool = False,
 ) -> None:
     """Queue an audit event on the current session; it is written when the session commits.
 
     ``records``: the clinical rows (flushed ORM objects) the event is about; their digests are
-    chained with it, so a later edit of one of them is caught by ``verify``.
+    chained with it, so a later edit of one of them is caught by ``verify``. ``staged``: see
+    ``record_read``.
     """
     user_id, username, roles = _actor()
     session = db.session()
@@ -122,8 +131,27 @@ def record(
             rules=",".join(dict.fromkeys(rules)),
             detail=detail or {},
             records=list(records),
+            staged=staged,
         )
     )
+
+
+def record_read(
+    action: str,
+    *,
+    entity_type: str | None = None,
+    entity_id: object | None = None,
+    patient_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Queue the audit event of a read of the record. At commit it is staged, unchained and
+    without the chain lock, when the request writes nothing else; it joins the chain, in order
+    and with its ``at``, at the next seal (``mat.audit.staging``). A request that also writes
+    chains it directly with its other events."""
+    record(
+        action, entity_type=entity_type, entity_id=entity_id, patient_id=patient_id,
+        detail=detail, staged=True,
+    )  # fmt: skip
 
 
 def record_refusal(err: Any) -> None:
@@ -166,10 +194,49 @@ def _write_pending(session: Session) -> None:
     pending: list[PendingEvent] = session.info.pop(PENDING, [])
     if not pending:
         return
+    if all(item.staged for item in pending):  # only reads: staged, no chain lock
+        hold_writer_lock(session)  # SQLite only: its one writer at a time (module notes)
+        stage(session, [_fields(item) for item in pending])
+        return
+    _chain(session, pending)
+
+
+def seal_staged_reads() -> int:
+    """Move the staged reads into the chain now: before a reader of the trail reads it, and
+    from ``flask audit seal``. Its own short transaction, so the chain lock is never held while
+    the trail is read; on SQLite, a request that already holds the writer lock seals in its
+    own transaction instead (the lock is not re-entrant). Returns how many were sealed."""
+    session = db.session()
+    if session.info.get(LOCKED):
+        return _chain(session, [])
+    if not anything_staged(session):
+        return 0
+    with Session(db.engine) as own:
+        sealed = _chain(own, [])
+        own.commit()
+    return sealed
+
+
+def _fields(item: PendingEvent) -> dict[str, Any]:
+    return {
+        "at": item.at, "user_id": item.user_id, "username": item.username,
+        "roles": item.roles, "client_addr": item.client_addr, "action": item.action,
+        "entity_type": item.entity_type, "entity_id": item.entity_id,
+        "patient_id": item.patient_id, "outcome": item.outcome, "rules": item.rules,
+        "detail": canonical(item.detail),
+    }  # fmt: skip
+
+
+def _chain(session: Session, pending: list[PendingEvent]) -> int:
+    """Under the chain lock: the staged reads first (sealed, in id order), then ``pending``,
+    each chained to the one before. Returns how many staged reads were sealed."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
     else:
         hold_writer_lock(session)
+    sealed = take_staged(session)
+    if not sealed and not pending:
+        return 0
     keys = audit_keys()
     prev = (
         session.execute(
@@ -177,22 +244,19 @@ def _write_pending(session: Session) -> None:
         ).scalar_one_or_none()
         or GENESIS
     )
-    events = []
+    contents = [{name: row[name] for name in STAGED_FIELDS} | {"records": ""} for row in sealed]
     for item in pending:
         digests = object_digests(item.records)
-        fields = {
-            "at": item.at, "user_id": item.user_id, "username": item.username,
-            "roles": item.roles, "client_addr": item.client_addr, "action": item.action,
-            "entity_type": item.entity_type, "entity_id": item.entity_id,
-            "patient_id": item.patient_id, "outcome": item.outcome, "rules": item.rules,
-            "detail": canonical(item.detail), "records": canonical(digests) if digests else "",
-        }  # fmt: skip
+        contents.append(_fields(item) | {"records": canonical(digests) if digests else ""})
+    events = []
+    for fields in contents:
         digest = event_hash(keys.current, prev, fields)
         events.append(AuditEvent(prev_hash=prev, hash=digest, scheme=keys.scheme, **fields))
         prev = digest
     session.add_all(events)
     session.flush()
-    checkpoint_if_due(session, keys, events[-1].id, prev, pending[-1].at)
+    checkpoint_if_due(session, keys, events[-1].id, prev, events[-1].at)
+    return len(sealed)
 
 
 def hold_writer_lock(session: Session) -> None:

@@ -40,7 +40,7 @@ from mat.audit.checkpoints import all_checkpoints
 from mat.audit.keys import AuditKeys, audit_keys
 from mat.audit.models import GENESIS, AuditEvent
 from mat.audit.records import parse_name, row_digest
-from mat.audit.service import record
+from mat.audit.service import record, seal_staged_reads
 from mat.clock import clinic_zone
 from mat.extensions import db
 
@@ -289,6 +289,7 @@ def verify_chain_part(
     Answers the report so far and, when events remain after the limit, the ``Progress`` to go on
     from (None once the walk reached the end or found a problem). The counts of a report are
     for the whole walk since the beginning, however many parts it took."""
+    seal_staged_reads()  # the reads recorded so far are checked as part of the chain
     checkpoints = _merged(stored_checkpoints(), [Checkpoint.from_export(c) for c in exported])
     walk = ChainWalk(audit_keys(), [UTC, clinic_zone()], checkpoints, start)
     columns = [AuditEvent.__table__.c[name] for name in _COLUMNS]

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
 
-from mat.audit.service import record
+from mat.audit.service import record_read
 from mat.dosing.models import Dose, Hold, WithheldDose
 from mat.dosing.rules import (
     DoseSituation,
@@ -266,7 +266,9 @@ def audit_listing(queue: Queue, seen: str | None) -> str:
     listed = f"{queue.day.isoformat()}:{','.join(map(str, queue.patient_ids))}"
     key = hashlib.sha256(listed.encode()).hexdigest()[:32]
     if key != seen:
-        record("dosing.queue", detail={"date": queue.day.isoformat(), "results": queue.patient_ids})
+        record_read(
+            "dosing.queue", detail={"date": queue.day.isoformat(), "results": queue.patient_ids}
+        )
     return key
 
 
@@ -277,6 +279,6 @@ def find_for_window(q: str) -> list[Patient]:
         select(Patient).where(or_(Patient.mrn == q, Patient.mrn == q.upper()))
     ).all()
     if len(exact) == 1:
-        record("patient.search", detail={"q": q, "results": [exact[0].id]})
+        record_read("patient.search", detail={"q": q, "results": [exact[0].id]})
         return list(exact)
     return search_patients(q)

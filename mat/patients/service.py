@@ -8,7 +8,7 @@ from typing import Any
 from flask import g
 from sqlalchemy import or_, select
 
-from mat.audit.service import record
+from mat.audit.service import record, record_read
 from mat.auth.models import User
 from mat.errors import Conflict, NotFound
 from mat.extensions import db
@@ -58,7 +58,9 @@ def get_patient(patient_id: int, *, audit_read: bool = True) -> Patient:
     if patient is None:
         raise NotFound(f"No patient with id {patient_id}.", code="patient_not_found")
     if audit_read:
-        record("patient.read", entity_type="patient", entity_id=patient.id, patient_id=patient.id)
+        record_read(
+            "patient.read", entity_type="patient", entity_id=patient.id, patient_id=patient.id
+        )
     return patient
 
 
@@ -75,7 +77,7 @@ def search_patients(q: str) -> list[Patient]:
             )
         )
     patients = list(db.session.scalars(stmt))
-    record("patient.search", detail={"q": q, "results": [p.id for p in patients]})
+    record_read("patient.search", detail={"q": q, "results": [p.id for p in patients]})
     return patients
 
 

@@ -13,6 +13,7 @@ from mat.patients.models import Patient, PatientEpisode
 from tests.admin.conftest import form_post, hidden, text_of
 from tests.conftest import TODAY
 from tests.support.checks import count
+from tests.support.sealing import sealed
 
 NEW = {
     "mrn": "A-1001",
@@ -111,6 +112,7 @@ def test_the_search_finds_by_mrn_or_name_and_is_audited(admin, factory) -> None:
     text = text_of(response)
     assert response.status_code == 200 and "Lindqvist" in text and "Moreau" not in text
     assert "1 patient matches" in text
+    sealed()
     searches = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "patient.search"))
     assert any('"q":"lindq"' in e.detail.replace(" ", "") for e in searches)
     text = text_of(form_post(admin, "/admin/patients", "/admin/patients/search", {"q": "zzz"}))

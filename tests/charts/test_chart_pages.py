@@ -19,6 +19,7 @@ from tests.auth.test_pages import sign_in
 from tests.conftest import TODAY
 from tests.imports.bodies import one_patient_body
 from tests.support.checks import count
+from tests.support.sealing import sealed
 
 
 def csrf(page: str) -> str:
@@ -100,6 +101,7 @@ def test_the_chart_shows_the_patient_the_order_and_the_svg(doc, patient, sign_or
     assert "maintenance: 40 mg a day" in page
     assert "<svg" in page and 'role="img"' in page and "<title" in page and "<desc" in page
     assert "The same days as a table" in page
+    sealed()
     reads = db.session.scalars(
         select(AuditEvent).where(
             AuditEvent.action == "patient.read", AuditEvent.patient_id == patient.id

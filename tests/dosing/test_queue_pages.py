@@ -17,6 +17,7 @@ from mat.extensions import db
 from tests.auth.test_pages import sign_in
 from tests.conftest import TODAY
 from tests.dosing.test_window_pages import hidden, text_of
+from tests.support.sealing import sealed
 
 
 @pytest.fixture
@@ -38,6 +39,7 @@ def count_of(page: str, status: str) -> int:
 
 
 def queue_reads() -> list[AuditEvent]:
+    sealed()
     return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == "dosing.queue")))
 
 
@@ -201,6 +203,7 @@ def test_a_scanned_mrn_opens_the_patient(nurse, day, factory) -> None:
     assert response.status_code == 303
     assert response.headers["Location"].endswith(f"/window/{day['due'].id}")
     assert scan(nurse, "q-due").headers["Location"].endswith(f"/window/{day['due'].id}")
+    sealed()
     searches = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "patient.search")
     ).all()

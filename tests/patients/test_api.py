@@ -9,6 +9,7 @@ from mat.audit.models import AuditEvent
 from mat.extensions import db
 from mat.patients.models import Patient
 from tests.support.checks import assert_error, count
+from tests.support.sealing import sealed
 
 NEW = {
     "mrn": "A-1001",
@@ -113,6 +114,7 @@ def test_reading_a_patient_is_audited(api, staff, patient, role) -> None:
     body = response.get_json()
     assert body["mrn"] == patient.mrn
     assert body["active_order"] is None and body["open_holds"] == []
+    assert sealed() == 1  # staged by the read, chained by the next seal
     read = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "patient.read")).one()
     assert read.patient_id == patient.id and read.username == staff[role].username
     assert read.outcome == "done"
