@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from flask import current_app, g, has_app_context, has_request_context, request
-from sqlalchemy import event, select, text
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from mat.audit.chain import canonical, event_hash
@@ -36,7 +36,7 @@ from mat.audit.checkpoints import checkpoint_if_due
 from mat.audit.keys import audit_keys
 from mat.audit.models import ACTION_LENGTH, CLIENT_ADDR_LENGTH, GENESIS, AuditEvent
 from mat.audit.records import object_digests
-from mat.audit.staging import anything_staged, stage, take_staged
+from mat.audit.staging import anything_staged, stage, take_staged_and_head
 from mat.clock import clinic_now
 from mat.database import utcnow
 from mat.extensions import db
@@ -230,20 +230,12 @@ def _fields(item: PendingEvent) -> dict[str, Any]:
 def _chain(session: Session, pending: list[PendingEvent]) -> int:
     """Under the chain lock: the staged reads first (sealed, in id order), then ``pending``,
     each chained to the one before. Returns how many staged reads were sealed."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-    else:
-        hold_writer_lock(session)
-    sealed = take_staged(session)
+    hold_writer_lock(session)  # SQLite; PostgreSQL's advisory lock is taken by the next line
+    sealed, head = take_staged_and_head(session, ADVISORY_LOCK_KEY)
     if not sealed and not pending:
         return 0
     keys = audit_keys()
-    prev = (
-        session.execute(
-            select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
-        ).scalar_one_or_none()
-        or GENESIS
-    )
+    prev = head or GENESIS
     contents = [{name: row[name] for name in STAGED_FIELDS} | {"records": ""} for row in sealed]
     for item in pending:
         digests = object_digests(item.records)

@@ -27,10 +27,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, insert, select, text, true
 from sqlalchemy.orm import Session
 
-from mat.audit.models import StagedRead
+from mat.audit.models import AuditEvent, StagedRead
 from mat.database import SEALING_SWITCH
 
 TABLE = StagedRead.__table__
@@ -46,29 +46,51 @@ def anything_staged(session: Session) -> bool:
     return session.execute(select(TABLE.c.id).limit(1)).first() is not None
 
 
-def take_staged(session: Session) -> list[dict[str, Any]]:
-    """Delete every staged read this transaction sees and return them in id order, to be
-    chained by the caller in the same transaction (which holds the chain lock)."""
-    if not anything_staged(session):
-        return []
+def take_staged_and_head(
+    session: Session, lock_key: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Take the chain lock, delete every staged read this transaction sees and read the chain's
+    head: the reads to chain (in id order) before the caller's own events, and the hash they
+    chain to (None: the trail is empty). The caller chains them in the same transaction.
+
+    Three statements were seven (a dose after a plan read: lock, probe, setting on, delete,
+    setting off, head read; issue 10's budget is 8 statements a dose): on PostgreSQL the
+    sealing setting is turned on by the lock's own statement and stays on to the end of this
+    transaction, which only chains and commits after this; the delete and the head are one
+    statement (a DELETE ... RETURNING in a WITH, its head read after the lock was granted, as
+    every statement of a READ COMMITTED transaction takes a new snapshot)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key), set_config(:name, 'on', true)"),
+            {"key": lock_key, "name": SETTING},
+        )
+        sealed = delete(TABLE).returning(*TABLE.c).cte("sealed")
+        head = select(
+            select(AuditEvent.hash)
+            .order_by(AuditEvent.id.desc())
+            .limit(1)
+            .scalar_subquery()
+            .label("head")
+        ).subquery("chain_head")
+        rows = (
+            session.execute(select(head.c.head, sealed).select_from(head.outerjoin(sealed, true())))
+            .mappings()
+            .all()
+        )
+        taken = [{c.name: row[c.name] for c in TABLE.c} for row in rows if row["id"] is not None]
+        return sorted(taken, key=lambda row: row["id"]), rows[0]["head"]
+    # SQLite: the caller holds the process lock (one writer at a time).
     with _sealing(session):
-        if session.get_bind().dialect.name == "postgresql":
-            rows = session.execute(delete(TABLE).returning(*TABLE.c)).mappings().all()
-        else:
-            # SQLite: one writer at a time (this one holds the process lock and, once it
-            # deletes, the database's): what is selected is what is deleted.
-            rows = session.execute(select(TABLE).order_by(TABLE.c.id)).mappings().all()
-            session.execute(delete(TABLE).where(TABLE.c.id <= rows[-1]["id"]))
-    return sorted((dict(row) for row in rows), key=lambda row: row["id"])
+        taken = [dict(row) for row in session.execute(delete(TABLE).returning(*TABLE.c)).mappings()]
+    head = session.execute(
+        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    return sorted(taken, key=lambda row: row["id"]), head
 
 
 @contextmanager
 def _sealing(session: Session) -> Iterator[None]:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT set_config(:name, 'on', true)"), {"name": SETTING})
-        yield  # a failed DELETE aborts the transaction, and the setting with it
-        session.execute(text("SELECT set_config(:name, 'off', true)"), {"name": SETTING})
-        return
+    """SQLite: let this connection's deletes of staged reads through for the block."""
     switch = session.connection().connection.info[SEALING_SWITCH]
     switch.on = True
     try:
