@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import random
 import tempfile
+import time as time_module
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -76,7 +77,7 @@ class Size:
 
 SIZES = {
     "tiny": Size(3, 10, 3, 50),
-    "small": Size(40, 60, 5, 20_000),
+    "small": Size(200, 90, 3, 50_000),
     "full": Size(1500, 730, 30, 900_000),
 }
 
@@ -87,6 +88,8 @@ class Summary:
     imported_doses: int = 0
     service_doses: int = 0
     read_events: int = 0
+    import_seconds: float = 0.0  # the import service's call and commit
+    service_seconds: float = 0.0  # the recent days through the dosing services
 
 
 # ---------------------------------------------------------------------------------------------
@@ -316,6 +319,7 @@ def generate(app: Flask, size: Size, seed: int = SEED) -> Summary:
             summary.imported_doses = write_import(path, size, today, rng)
             admin = db.session.scalars(select(User).where(User.username == "bench-admin")).one()
             g.actor = admin
+            started = time_module.perf_counter()
             import_history(
                 JsonSource.of_file(path),
                 by=admin,
@@ -323,8 +327,11 @@ def generate(app: Flask, size: Size, seed: int = SEED) -> Summary:
                 profile=app.extensions["mat_profile"],
             )
             db.session.commit()
+            summary.import_seconds = round(time_module.perf_counter() - started, 1)
         try:
+            started = time_module.perf_counter()
             summary.service_doses = recent_days(size, today, rng)
+            summary.service_seconds = round(time_module.perf_counter() - started, 1)
         finally:
             app.config["MAT_CLOCK"] = clock
     return summary

@@ -78,7 +78,9 @@ def render(results: dict[str, Any]) -> str:
         (
             "audit verify (CLI)",
             f"{_n(verify.get('seconds'), ' s', 2)} for {_n(verify.get('events'))} events = "
-            f"{_n(verify.get('seconds_per_million'), ' s')} per million; "
+            f"{_n(verify.get('seconds_per_million'), ' s')} per million "
+            f"({_n(verify.get('seconds_per_million_past_startup'), ' s')} past the CLI's "
+            "start-up); "
             f"exit {_n(verify.get('exit'))}",
             "",
         ),
@@ -100,6 +102,13 @@ def render(results: dict[str, Any]) -> str:
             "",
         ),
         (
+            "generating the clinic (import service / dosing services)",
+            f"{_n(clinic.get('imported_doses'))} doses imported in "
+            f"{_n(clinic.get('import_seconds'), ' s')}; {_n(clinic.get('service_doses'))} "
+            f"recorded through the services in {_n(clinic.get('service_seconds'), ' s')}",
+            "",
+        ),
+        (
             "CLI start-up (`flask --app mat --help`)",
             f"{_n(_get(cli, 'cli_startup', 'seconds'), ' s', 2)}, "
             f"{_n(_get(cli, 'cli_startup', 'peak_rss_mb'), ' MB')}",
@@ -111,7 +120,9 @@ def render(results: dict[str, Any]) -> str:
         f"patients, {_n(clinic.get('imported_doses'))} imported + "
         f"{_n(clinic.get('service_doses'))} recorded doses, {_n(clinic.get('read_events'))} "
         f"bulk audit events), {results.get('engine')}, "
-        f"{_get(results, 'machine', 'cpus')} cores, wrk {_load_text(results)}\n\n"
+        f"{_get(results, 'machine', 'cpus')} cores (load average before/after "
+        f"{_get(results, 'machine', 'load_before')} / {_get(results, 'machine', 'load_after')}), "
+        f"wrk {_load_text(results)}\n\n"
     )
     lines = ["| what | `mat` | trivial app, same run |", "| --- | --- | --- |"]
     lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
