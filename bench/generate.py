@@ -77,8 +77,8 @@ class Size:
 
 SIZES = {
     "tiny": Size(3, 10, 3, 50),
-    "small": Size(200, 90, 3, 50_000),
-    "full": Size(1500, 730, 30, 900_000),
+    "small": Size(200, 90, 2, 50_000),
+    "full": Size(1500, 730, 10, 900_000),
 }
 
 

@@ -343,7 +343,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scale", default=os.environ.get("BENCH_SCALE", "small"))
     parser.add_argument("--engine", choices=("postgresql", "sqlite"), default=None)
-    parser.add_argument("--seconds", type=float, default=8.0, help="Each wrk run.")
+    parser.add_argument("--seconds", type=float, default=6.0, help="Each read run of wrk.")
     parser.add_argument("--keep", action="store_true", help="Keep the scratch database.")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
