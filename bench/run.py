@@ -55,13 +55,13 @@ def pg_available() -> bool:
         return False
 
 
-def scratch_database(engine: str, folder: Path) -> tuple[str, Any]:
+def scratch_database(engine: str, folder: Path, suffix: str = "") -> tuple[str, Any]:
     """The database URL and a function that drops it."""
     if engine == "sqlite":
         return f"sqlite:///{folder / 'bench.sqlite3'}", lambda: None
     import psycopg
 
-    name = f"mat_bench_{os.getpid()}"
+    name = f"mat_bench_{os.getpid()}{suffix}"
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
 
@@ -238,8 +238,11 @@ def fetch(url: str, token: str) -> tuple[int, int]:
 # in-process: statements, EXPLAIN, the patients to dose
 
 
-def in_process(size_name: str, engine: str, explain: bool) -> dict[str, Any]:
-    """Generate the clinic, mint tokens, count statements, list today's due doses."""
+def in_process(
+    size_name: str | Any, engine: str, explain: bool, only_tokens: bool = False
+) -> dict[str, Any]:
+    """Generate the clinic, mint tokens, count statements, list today's due doses (not with
+    ``only_tokens``)."""
     from flask_migrate import upgrade
     from sqlalchemy import event
 
@@ -251,7 +254,7 @@ def in_process(size_name: str, engine: str, explain: bool) -> dict[str, Any]:
     with app.app_context():
         upgrade()
     started = time.perf_counter()
-    summary = generate(app, SIZES[size_name])
+    summary = generate(app, SIZES[size_name] if isinstance(size_name, str) else size_name)
     out: dict[str, Any] = {
         "generate_seconds": round(time.perf_counter() - started, 1),
         "clinic": summary.__dict__,
@@ -264,6 +267,10 @@ def in_process(size_name: str, engine: str, explain: bool) -> dict[str, Any]:
         return str(answer.get_json()["token"])
 
     tokens = {name: token(f"bench-{name}") for name in ("nurse", "auditor", "admin")}
+    if only_tokens:
+        with app.app_context():
+            db.engine.dispose()
+        return {**out, "tokens": tokens}
     nurse = {"Authorization": f"Bearer {tokens['nurse']}"}
     due: list[tuple[int, str]] = []
     for patient_id in range(1, summary.patients + 1):
@@ -477,6 +484,49 @@ def run(
         trivial.stop()
     results["load"]["runs"] = load
     results["cli"] = cli_measures(env, folder)
+    if scale != "tiny":
+        results["history_ratio"] = history_ratio(results, engine, folder, seconds, scale)
+
+
+def history_ratio(
+    results: dict[str, Any], engine: str, folder: Path, seconds: float, scale: str
+) -> dict[str, Any]:
+    """Dose plan p99 of a clinic with about 10,000 dose rows, served and driven the same way
+    right after the main run: the main p99 over this one says what the size of the tables
+    costs. Its patients have the same length of history as the main clinic's (fewer of them),
+    so only the number of rows differs."""
+    from bench.generate import SIZES, Size
+
+    main = SIZES[scale]
+    compare = Size(max(3, 10_000 // main.days), main.days, 2, 5_000)
+    saved = os.environ["MAT_DATABASE_URL"]
+    other = folder / "compare"
+    other.mkdir()
+    url, drop = scratch_database(engine, other, suffix="cmp")
+    os.environ["MAT_DATABASE_URL"] = url
+    env = {**os.environ, "MAT_SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT)}
+    try:
+        found = in_process(compare, engine, explain=False, only_tokens=True)
+        server = Server(env, "mat:create_app()", MAT_PORT + 2, other / "mat.log")
+        try:
+            server.warm("/login")
+            small = wrk(server, "get.lua", seconds, BENCH_TOKEN=found["tokens"]["nurse"],
+                        BENCH_PATH="/api/v1/patients/%d/dose-plan",
+                        BENCH_PATIENTS=str(found["clinic"]["patients"]))  # fmt: skip
+        finally:
+            server.stop()
+    finally:
+        os.environ["MAT_DATABASE_URL"] = saved
+        drop()
+    big = results["load"]["runs"]["mat_dose_plan"]
+    rows = found["clinic"]["imported_doses"] + found["clinic"]["service_doses"]
+    return {
+        "compare_clinic": found["clinic"],
+        "compare_dose_rows": rows,
+        "compare_p99_ms": small["p99_ms"],
+        "main_p99_ms": big["p99_ms"],
+        "ratio": round(big["p99_ms"] / small["p99_ms"], 2) if small["p99_ms"] else None,
+    }
 
 
 def max_id(url: str, table: str) -> int:
@@ -498,6 +548,8 @@ def insert_rate(url: str, table: str, column: str, after_id: int) -> dict[str, A
                 {"after": after_id},
             ).scalars()
         )
+    # SQLite answers a raw query's timestamps as text
+    instants = sorted(datetime.fromisoformat(x) if isinstance(x, str) else x for x in instants)
     if len(instants) < 2:
         return {"rows": len(instants), "rows_per_s": None}
     span = (instants[-1] - instants[0]).total_seconds()

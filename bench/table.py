@@ -102,6 +102,14 @@ def render(results: dict[str, Any]) -> str:
             "",
         ),
         (
+            "dose plan p99, this clinic / a clinic of about 10,000 dose rows",
+            f"{_n(_get(results, 'history_ratio', 'ratio'), 'x', 2)} "
+            f"({_n(_get(results, 'history_ratio', 'main_p99_ms'), ' ms', 2)} / "
+            f"{_n(_get(results, 'history_ratio', 'compare_p99_ms'), ' ms', 2)} at "
+            f"{_n(_get(results, 'history_ratio', 'compare_dose_rows'))} rows)",
+            "",
+        ),
+        (
             "generating the clinic (import service / dosing services)",
             f"{_n(clinic.get('imported_doses'))} doses imported in "
             f"{_n(clinic.get('import_seconds'), ' s')}; {_n(clinic.get('service_doses'))} "
