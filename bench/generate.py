@@ -198,49 +198,50 @@ def _dose_for(orders: list[dict[str, Any]], day: date) -> dict[str, Any] | None:
 
 
 def write_import(path: Path, size: Size, today: date, rng: random.Random) -> int:
-    """The import file of the history before the recent days; returns its dose count."""
+    """The import file of the history before the recent days; returns its dose count.
+
+    Doses are written as they are drawn (a million of them at the full scale): the writer's
+    memory stays small whatever the size."""
     first = today - timedelta(days=size.days)
     until = today - timedelta(days=size.recent_days)
     patients = [_patient(i, rng, first) for i in range(size.patients)]
     orders = [_orders(i, p, rng) for i, p in enumerate(patients)]
-    doses: list[dict[str, Any]] = []
-    screens: list[dict[str, Any]] = []
-    for p, own in zip(patients, orders, strict=True):
-        day = date.fromisoformat(p["admitted_on"])
-        while day < until:
-            order = _dose_for(own, day)
-            if order is not None and rng.random() >= 0.06:  # about one day in sixteen missed
-                home = "take_home" in order and day.weekday() == 6
-                doses.append(
-                    {
+    screens: list[dict[str, Any]] = []  # a few per patient: kept until the doses are written
+    doses = 0
+    with path.open("w", encoding="utf-8") as out:
+        out.write('{"source": "bench: a generated clinic", "dry_run": false,\n')
+        out.write(f'"patients": {json.dumps(patients)},\n')
+        out.write(f'"orders": {json.dumps([o for own in orders for o in own])},\n')
+        out.write('"doses": [')
+        for p, own in zip(patients, orders, strict=True):
+            day = date.fromisoformat(p["admitted_on"])
+            while day < until:
+                order = _dose_for(own, day)
+                if order is not None and rng.random() >= 0.06:  # about one day in sixteen missed
+                    home = "take_home" in order and day.weekday() == 6
+                    row = {
                         "patient_mrn": p["mrn"],
                         "date": day.isoformat(),
                         "medication": order["medication"],
                         "amount_mg": order["dose_mg"],
                         "mode": "take_home" if home else "observed",
                     }
+                    out.write(("" if doses == 0 else ",\n") + json.dumps(row))
+                    doses += 1
+                day += timedelta(days=1)
+            day = date.fromisoformat(p["admitted_on"]) + timedelta(days=rng.randrange(30))
+            while day < until:
+                screens.append(
+                    {
+                        "patient_mrn": p["mrn"],
+                        "collected_on": day.isoformat(),
+                        "results": {"methadone": "positive", "opiates": "negative"},
+                    }
                 )
-            day += timedelta(days=1)
-        day = date.fromisoformat(p["admitted_on"]) + timedelta(days=rng.randrange(30))
-        while day < until:
-            screens.append(
-                {
-                    "patient_mrn": p["mrn"],
-                    "collected_on": day.isoformat(),
-                    "results": {"methadone": "positive", "opiates": "negative"},
-                }
-            )
-            day += timedelta(days=30)
-    body = {
-        "source": "bench: a generated clinic",
-        "dry_run": False,
-        "patients": patients,
-        "orders": [o for own in orders for o in own],
-        "doses": doses,
-        "drug_screens": screens,
-    }
-    path.write_text(json.dumps(body))
-    return len(doses)
+                day += timedelta(days=30)
+        out.write("],\n")
+        out.write(f'"drug_screens": {json.dumps(screens)}}}\n')
+    return doses
 
 
 # ---------------------------------------------------------------------------------------------

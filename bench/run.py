@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -225,13 +226,20 @@ def wrk(
 
 
 def fetch(url: str, token: str) -> tuple[int, int]:
-    """GET ``url`` with a bearer token, reading the answer in chunks: (status, bytes)."""
+    """GET ``url`` with a bearer token, reading the answer in chunks: (status, bytes). An error
+    status (a worker killed at its timeout answers 502 or drops the connection) is a result
+    here, not a failure of the run: status 0 for a dropped connection."""
     request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
     size = 0
-    with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310 (loopback)
-        while chunk := answer.read(1 << 16):
-            size += len(chunk)
-        return answer.status, size
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310 (loopback)
+            while chunk := answer.read(1 << 16):
+                size += len(chunk)
+            return answer.status, size
+    except urllib.error.HTTPError as err:
+        return err.code, size
+    except (urllib.error.URLError, OSError):
+        return 0, size
 
 
 # --------------------------------------------------------------------------------------------
@@ -478,6 +486,13 @@ def run(
             "seconds": round(time.perf_counter() - started, 2),
             # the worker that answered: the one whose peak grew most past its size before
             "worker_growth_mb": round(max(after[p] - before.get(p, after[p]) for p in after), 1),
+        }
+        # audit verify through the API (a worker's timeout is 30 s: the issue's 500)
+        started = time.perf_counter()
+        status, size = fetch(f"http://127.0.0.1:{MAT_PORT}/api/v1/audit/verify", tokens["auditor"])
+        results["audit_verify_api"] = {
+            "status": status,
+            "seconds": round(time.perf_counter() - started, 2),
         }
     finally:
         mat.stop()

@@ -85,6 +85,12 @@ def render(results: dict[str, Any]) -> str:
             "",
         ),
         (
+            "audit verify (API)",
+            f"status {_n(_get(results, 'audit_verify_api', 'status'))} in "
+            f"{_n(_get(results, 'audit_verify_api', 'seconds'), ' s', 2)}",
+            "",
+        ),
+        (
             "audit export, 1 year as JSON (API)",
             f"{_n(export.get('mb'), ' MB')} in {_n(export.get('seconds'), ' s', 2)}, worker grew "
             f"{_n(export.get('worker_growth_mb'), ' MB')}",
