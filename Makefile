@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := mat
 
-.PHONY: run test lint format install pg-test tz-test clean system-packages deps-audit
+.PHONY: run test lint format install pg-test tz-test clean system-packages deps-audit bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -40,8 +40,8 @@ system-packages:
 # Every test: lint, format check, the suite on SQLite, and (when reachable) the PostgreSQL tests.
 # pytest exits 5 when it collects nothing: that is a failure here, said in words.
 test: $(STAMP) system-packages
-	$(BIN)/ruff check mat tests tools
-	$(BIN)/ruff format --check mat tests tools
+	$(BIN)/ruff check mat tests tools bench
+	$(BIN)/ruff format --check mat tests tools bench
 	@$(BIN)/python -m pytest; status=$$?; \
 	  [ $$status -ne 5 ] || echo "pytest collected no tests: the suite is missing"; exit $$status
 
@@ -56,16 +56,26 @@ tz-test: $(STAMP)
 	MAT_CLINIC_TZ=$(CLINIC_TZ) $(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check mat tests tools
+	$(BIN)/ruff check mat tests tools bench
 
 format: $(STAMP)
-	$(BIN)/ruff format mat tests tools
-	$(BIN)/ruff check --fix mat tests tools
+	$(BIN)/ruff format mat tests tools bench
+	$(BIN)/ruff check --fix mat tests tools bench
 
 # Known vulnerabilities in the installed dependencies (pip-audit; CI runs it). Exits 1 on a
 # known vulnerability; says in one line, without failing, when nothing could be checked.
 deps-audit: $(STAMP)
 	$(BIN)/python -m tools.deps_audit
+
+# mat beside a trivial Flask app under gunicorn, driven by wrk (Debian package `wrk`): writes
+# bench/results/<date>-<scale>.json and prints the table of the README's Benchmarks section.
+# small: about a minute, PostgreSQL when it answers on 127.0.0.1:5432, else SQLite;
+# full: 1,500 patients x 2 years (PostgreSQL only; long).
+BENCH_SCALE ?= small
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  apt-get install -y -qq wrk >/dev/null; } || { echo "wrk is needed: apt-get install wrk"; exit 1; }
+	$(BIN)/python -m bench.run --scale $(BENCH_SCALE)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache build *.egg-info
