@@ -26,6 +26,7 @@ from mat.audit.verify import verify_chain
 from mat.clock import clinic_today
 from mat.dosing.models import Dose
 from mat.extensions import db
+from tests.support.sealing import sealed
 
 pytestmark = pytest.mark.slow
 COMPARED = ("user_id", "username", "roles", "client_addr", "action", "entity_type", "entity_id",
@@ -59,6 +60,7 @@ def test_generated_clinic_is_what_the_services_store(app: Flask, client: FlaskCl
     plan = client.get(f"/api/v1/patients/{bulk.patient_id}/dose-plan", headers=nurse)
     assert plan.status_code == 200
     assert plan.get_json()["status"] in ("due", "blocked")  # today is left undosed
+    assert sealed() == 1  # the read was staged; sealed, it is a chained event like the bulk's
     real = db.session.scalars(
         select(AuditEvent).where(AuditEvent.id > before, AuditEvent.action == "patient.read")
     ).one()
