@@ -51,6 +51,8 @@ def canonical(value: Any) -> str:
 
 def utc_text(at: datetime) -> str:
     """The one text form of an instant that is hashed: UTC, microseconds, ``+00:00``."""
+    if at.tzinfo is UTC:  # as the database hands most of them back: no conversion to make
+        return at.isoformat(timespec="microseconds")
     if at.tzinfo is None:
         raise ValueError("naive datetime refused: audit instants are aware")
     return at.astimezone(UTC).isoformat(timespec="microseconds")
@@ -67,10 +69,39 @@ def keyed_scheme(key: bytes) -> str:
 
 def event_hash(key: bytes, prev_hash: str, fields: dict[str, Any]) -> str:
     """HMAC-SHA256 of the previous hash and the event's canonical content."""
-    content = {name: fields[name] for name in KEYED_FIELDS}
-    content["at"] = utc_text(content["at"])
-    message = (prev_hash + canonical(content)).encode()
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    message = (prev_hash + keyed_content(fields)).encode()
+    return hmac.digest(key, message, "sha256").hex()
+
+
+# The keyed fields in the canonical (sorted) order, each with its JSON key written out.
+_KEYED_SORTED = tuple(
+    (name, json.encoder.encode_basestring_ascii(name) + ":") for name in sorted(KEYED_FIELDS)
+)
+_JSON_STRING = json.encoder.encode_basestring_ascii  # what _CANONICAL writes a string with
+
+
+def keyed_content(fields: dict[str, Any]) -> str:
+    """``canonical`` of the event's keyed fields, its instant as ``utc_text``: written field by
+    field for the types an event holds (text, whole numbers, nothing), a third of the time the
+    general encoder takes on a million-event verify; any other value goes to the general
+    encoder. A test checks the two agree for every kind of value."""
+    parts = []
+    for name, key in _KEYED_SORTED:
+        value = fields[name]
+        if name == "at":
+            value = utc_text(value)
+        kind = type(value)
+        if kind is str:
+            parts.append(key + _JSON_STRING(value))
+        elif value is None:
+            parts.append(key + "null")
+        elif kind is int:
+            parts.append(key + int.__repr__(value))
+        else:
+            content = {name: fields[name] for name in KEYED_FIELDS}
+            content["at"] = utc_text(content["at"])
+            return canonical(content)
+    return "{" + ",".join(parts) + "}"
 
 
 def legacy_event_hashes(prev_hash: str, fields: dict[str, Any], zones: list[Any]) -> set[str]:
