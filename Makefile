@@ -69,7 +69,7 @@ deps-audit: $(STAMP)
 
 # mat beside a trivial Flask app under gunicorn, driven by wrk (Debian package `wrk`): writes
 # bench/results/<date>-<scale>.json and prints the table of the README's Benchmarks section.
-# small: about a minute, PostgreSQL when it answers on 127.0.0.1:5432, else SQLite;
+# small: about two minutes, PostgreSQL when it answers on 127.0.0.1:5432, else SQLite;
 # full: 1,500 patients x 2 years (PostgreSQL only; long).
 BENCH_SCALE ?= small
 bench: $(STAMP)

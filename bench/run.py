@@ -1,6 +1,6 @@
 """``make bench``: mat beside a trivial Flask app, on one scratch database, in one run.
 
-    python -m bench.run [--scale small|full|tiny] [--engine postgresql|sqlite] [--seconds 8]
+    python -m bench.run [--scale small|full|tiny] [--engine postgresql|sqlite] [--seconds 6]
 
 Steps: a scratch database (PostgreSQL on 127.0.0.1:5432 when it answers, else SQLite; override
 with MAT_BENCH_PG), migrated by ``flask db upgrade``; the clinic written by ``bench.generate``;
@@ -21,25 +21,19 @@ import os
 import platform
 import re
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
+from bench.inprocess import in_process
+from bench.processes import BENCH, CONNECTIONS, ROOT, THREADS, Server, child, fetch, flask, wrk
+
 PG = os.environ.get("MAT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 SECRET = "bench-only-secret-key-not-for-production-0123456789"  # noqa: S105 (a scratch server)
-THREADS, CONNECTIONS = 2, 4
 MAT_PORT, TRIVIAL_PORT = 18461, 18462
-WRK = shutil.which("wrk") or "wrk"
 
 
 # --------------------------------------------------------------------------------------------
@@ -71,284 +65,6 @@ def scratch_database(engine: str, folder: Path, suffix: str = "") -> tuple[str, 
             conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     return f"{PG.replace('postgresql://', 'postgresql+psycopg://')}/{name}", drop
-
-
-def child(env: dict[str, str], *args: str) -> dict[str, Any]:
-    """Run a command alone (through bench/measure.py): wall time, peak RSS (MB), exit code and
-    the end of its output."""
-    with tempfile.TemporaryFile() as out:
-        subprocess.run(  # noqa: S603 (our own command line)
-            [sys.executable, "-m", "bench.measure", *args],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-            check=False,
-        )
-        out.seek(0)
-        text = out.read().decode(errors="replace")
-    lines = text.strip().splitlines()
-    found: dict[str, Any] = json.loads(lines[-1]) if lines else {"exit": None}
-    found["output"] = "\n".join(lines[:-1])[-2000:]
-    return found
-
-
-def flask(env: dict[str, str], *args: str) -> dict[str, Any]:
-    return child(env, sys.executable, "-m", "flask", "--app", "mat", *args)
-
-
-# --------------------------------------------------------------------------------------------
-# gunicorn and wrk
-
-
-class Server:
-    """gunicorn with 2 sync workers and mat's settings file, output to a log file."""
-
-    def __init__(self, env: dict[str, str], app: str, port: int, log: Path) -> None:
-        self.port = port
-        self.log = log.open("w")
-        self.proc = subprocess.Popen(  # noqa: S603 (our own command line)
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-c",
-                "python:mat.gunicorn_conf",
-                "--workers",
-                "2",
-                "--worker-class",
-                "sync",
-                "--bind",
-                f"127.0.0.1:{port}",
-                app,
-            ],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            cwd=ROOT,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                if len(self.workers()) == 2:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"gunicorn did not start on :{port}, see {log}")
-
-    def warm(self, path: str) -> None:
-        """Until both workers have loaded the app and answered (workers load it after fork)."""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=30):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        subprocess.run(  # noqa: S603 (wrk from the PATH, as the README installs it)
-            [WRK, "-t", "2", "-c", "4", "-d", "2s", f"http://127.0.0.1:{self.port}{path}"],
-            capture_output=True,
-            check=False,
-        )
-
-    def workers(self) -> list[int]:
-        found = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        return [int(p) for p in found.read_text().split()] if found.exists() else []
-
-    def cpu_seconds(self) -> float:
-        """utime + stime of the workers (the master only supervises)."""
-        ticks = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for pid in self.workers():
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        return total / ticks
-
-    def memory_mb(self, key: str) -> dict[int, float]:
-        """``VmRSS`` or ``VmHWM`` (peak) of each worker, by pid, in MB."""
-        values = {}
-        for pid in self.workers():
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith(key + ":"):
-                    values[pid] = int(line.split()[1]) / 1024
-        return values
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
-
-def wrk(
-    server: Server, script: str, seconds: float, connections: int = CONNECTIONS, **env: str
-) -> dict[str, Any]:
-    """Drive ``server`` with wrk for ``seconds``; the JSON line of bench/lua/report.lua plus
-    req/s and the workers' CPU per request."""
-    full_env = {**os.environ, "BENCH_LUA": str(BENCH / "lua"), "BENCH_THREADS": str(THREADS), **env}
-    before = server.cpu_seconds()
-    done = subprocess.run(  # noqa: S603
-        [
-            WRK,
-            "-t",
-            str(THREADS),
-            "-c",
-            str(connections),
-            "-d",
-            f"{max(round(seconds), 1)}s",
-            "--timeout",
-            "35s",
-            "-s",
-            str(BENCH / "lua" / script),
-            f"http://127.0.0.1:{server.port}",
-        ],
-        env=full_env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0 or "BENCH " not in done.stdout:
-        raise RuntimeError(f"wrk failed: {done.stdout[-500:]} {done.stderr[-1000:]}")
-    cpu = server.cpu_seconds() - before
-    line = next(x for x in done.stdout.splitlines() if x.startswith("BENCH "))
-    found: dict[str, Any] = json.loads(line[6:])
-    found["stderr"] = done.stderr[-600:]
-    n = max(found["requests"], 1)
-    found["req_per_s"] = round(found["requests"] / (found["duration_us"] / 1e6), 1)
-    found["cpu_ms_per_request"] = round(cpu * 1000 / n, 3)
-    found["p99_ms"] = round(found["p99_us"] / 1000, 2)
-    found["p50_ms"] = round(found["p50_us"] / 1000, 2)
-    return found
-
-
-def fetch(url: str, token: str) -> tuple[int, int]:
-    """GET ``url`` with a bearer token, reading the answer in chunks: (status, bytes). An error
-    status (a worker killed at its timeout answers 502 or drops the connection) is a result
-    here, not a failure of the run: status 0 for a dropped connection."""
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
-    size = 0
-    try:
-        with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310 (loopback)
-            while chunk := answer.read(1 << 16):
-                size += len(chunk)
-            return answer.status, size
-    except urllib.error.HTTPError as err:
-        return err.code, size
-    except (urllib.error.URLError, OSError):
-        return 0, size
-
-
-# --------------------------------------------------------------------------------------------
-# in-process: statements, EXPLAIN, the patients to dose
-
-
-def in_process(
-    size_name: str | Any, engine: str, explain: bool, only_tokens: bool = False
-) -> dict[str, Any]:
-    """Generate the clinic, mint tokens, count statements, list today's due doses (not with
-    ``only_tokens``)."""
-    from flask_migrate import upgrade
-    from sqlalchemy import event
-
-    from bench.generate import PASSWORD, SIZES, generate
-    from mat import create_app
-    from mat.extensions import db
-
-    app = create_app({"RATELIMIT_STORAGE_URI": "memory://"})
-    with app.app_context():
-        upgrade()
-    started = time.perf_counter()
-    summary = generate(app, SIZES[size_name] if isinstance(size_name, str) else size_name)
-    out: dict[str, Any] = {
-        "generate_seconds": round(time.perf_counter() - started, 1),
-        "clinic": summary.__dict__,
-    }
-    client = app.test_client()
-
-    def token(username: str) -> str:
-        answer = client.post("/api/v1/tokens", json={"username": username, "password": PASSWORD})
-        assert answer.status_code == 201, answer.get_json()
-        return str(answer.get_json()["token"])
-
-    tokens = {name: token(f"bench-{name}") for name in ("nurse", "auditor", "admin")}
-    if only_tokens:
-        with app.app_context():
-            db.engine.dispose()
-        return {**out, "tokens": tokens}
-    nurse = {"Authorization": f"Bearer {tokens['nurse']}"}
-    due: list[tuple[int, str]] = []
-    for patient_id in range(1, summary.patients + 1):
-        plan = client.get(f"/api/v1/patients/{patient_id}/dose-plan", headers=nurse).get_json()
-        if plan["status"] == "due" and plan["slot"] is not None:
-            due.append((patient_id, str(plan["dose_mg"])))
-    probe_id, probe_amount = due.pop()  # dosed here, in-process; the rest by wrk
-
-    seen: list[tuple[str, Any]] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
-        seen.append((statement, parameters))
-
-    with app.app_context():
-        db_engine = db.engine
-    counts: dict[str, int] = {}
-    captured: dict[str, list[tuple[str, Any]]] = {}
-    calls = {
-        "dose_plan": lambda: client.get(f"/api/v1/patients/{probe_id}/dose-plan", headers=nurse),
-        "me": lambda: client.get("/api/v1/me", headers=nurse),
-        "record_dose": lambda: client.post(
-            f"/api/v1/patients/{probe_id}/doses",
-            data=f'{{"amount_mg": {probe_amount}}}',
-            headers={**nurse, "Idempotency-Key": "bench-probe", "Content-Type": "application/json"},
-        ),
-    }
-    for name, call in calls.items():
-        seen.clear()
-        event.listen(db_engine, "before_cursor_execute", note)
-        try:
-            answer = call()
-        finally:
-            event.remove(db_engine, "before_cursor_execute", note)
-        assert answer.status_code in (200, 201), (name, answer.get_json())
-        counts[name] = len(seen)
-        captured[name] = list(seen)
-    out["statements"] = counts
-    if explain:
-        with app.app_context():
-            write_explains(db_engine, captured)
-    out["tokens"] = tokens
-    out["due"] = due
-    return out
-
-
-SCRUB = re.compile(r"[A-Za-z0-9_\-]{32,}")
-
-
-def write_explains(engine: Any, captured: dict[str, list[tuple[str, Any]]]) -> None:
-    """EXPLAIN (ANALYZE, BUFFERS) of each SELECT of the hot requests, in a transaction rolled
-    back; long token-like strings scrubbed."""
-    folder = BENCH / "explain"
-    folder.mkdir(exist_ok=True)
-    for name in ("dose_plan", "record_dose"):
-        parts = []
-        with engine.connect() as conn:
-            raw = conn.connection.dbapi_connection
-            for n, (statement, parameters) in enumerate(captured[name], 1):
-                first = statement.lstrip().split(None, 1)[0].upper()
-                parts.append(f"-- statement {n}\n{statement.strip()}\n")
-                if first != "SELECT":
-                    parts.append("(not a SELECT: not explained)\n")
-                    continue
-                with raw.cursor() as cursor:
-                    cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
-                    plan = "\n".join(row[0] for row in cursor.fetchall())
-                parts.append(plan + "\n")
-            raw.rollback()
-        text = SCRUB.sub("<scrubbed>", "\n".join(parts))
-        (folder / f"{name}.txt").write_text(text)
 
 
 # --------------------------------------------------------------------------------------------
