@@ -81,12 +81,14 @@ def _commit(response: Response) -> Response:
     re-raised, and Flask answers it through ``mat.errors`` as a 500 ``internal_error``: the
     work was not stored and the client must be told so, never with a 4xx.
     """
+    from flask import g
+
     from mat.audit.service import record_refusal
-    from mat.errors import Conflict, MatError, is_refusal_recorded, respond
+    from mat.errors import Conflict, MatError, respond
     from mat.extensions import db
 
     if response.status_code >= 400:
-        if not is_refusal_recorded(response):  # a page that answered 4xx itself (a failed sign-in)
+        if not g.get("refusal_recorded"):  # a page that answered 4xx itself (a failed sign-in)
             err = MatError("Refused.", code=f"http_{response.status_code}")
             err.status = response.status_code
             record_refusal(err)

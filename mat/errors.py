@@ -16,6 +16,7 @@ from typing import Any
 from flask import (
     Flask,
     Response,
+    g,
     has_request_context,
     jsonify,
     make_response,
@@ -193,25 +194,14 @@ def respond(err: MatError) -> Response:
     from mat.audit.service import record_refusal  # the audit package imports this module
 
     record_refusal(err)
+    g.refusal_recorded = True
     if wants_json():
         response = jsonify(error_body(err))
         response.status_code = err.status
         if err.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="mat"'
-        return refusal_recorded(response)
-    return refusal_recorded(make_response(render_template("error.html", error=err), err.status))
-
-
-def refusal_recorded(response: Response) -> Response:
-    """Mark an answer whose refusal is already in the audit trail, so the request's commit hook
-    (``mat._commit``) does not record a second, anonymous one. The mark travels on the response
-    itself: the one place every handler's answer passes through."""
-    response.refusal_recorded = True  # type: ignore[attr-defined]
-    return response
-
-
-def is_refusal_recorded(response: Response) -> bool:
-    return bool(getattr(response, "refusal_recorded", False))
+        return response
+    return make_response(render_template("error.html", error=err), err.status)
 
 
 def register_error_handlers(app: Flask) -> None:

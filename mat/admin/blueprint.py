@@ -10,18 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, make_response, request
+from flask import Blueprint, g, request
 from marshmallow import Schema, ValidationError
 
 from mat.audit.service import record_refusal
-from mat.errors import (
-    Conflict,
-    InvalidInput,
-    MatError,
-    flatten_field_errors,
-    refusal_recorded,
-    respond,
-)
+from mat.errors import Conflict, InvalidInput, MatError, flatten_field_errors, respond
 from mat.idempotency import form_token_key, spent_form_token
 from mat.plain_words import plain_message
 
@@ -40,7 +33,8 @@ def refused(err: MatError) -> Any:
     if request.method != "POST" or page is None or err.status not in (409, 422):
         return respond(err)
     record_refusal(err)
-    return refusal_recorded(make_response(page(err)))
+    g.refusal_recorded = True
+    return page(err)
 
 
 def shows_refusals(render: Callable[[MatError], Any]) -> Callable[[Callable[..., Any]], Any]:

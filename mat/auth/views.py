@@ -11,7 +11,6 @@ from flask import (
     flash,
     g,
     jsonify,
-    make_response,
     redirect,
     render_template,
     request,
@@ -30,7 +29,7 @@ from mat.auth.api import LOGIN_FAILURE_LIMIT, failed_sign_in
 from mat.auth.sessions import end, renew, seconds_left, touch
 from mat.clock import clinic_now
 from mat.config import SESSION_IDLE
-from mat.errors import MatError, refusal_recorded
+from mat.errors import MatError
 from mat.extensions import limiter
 from mat.frame import frame_context
 from mat.navigation import entries_for
@@ -82,6 +81,7 @@ def _refused_on_page(err: MatError) -> int:
     """A refusal the page shows itself (next to the form): audited here, as the error handler
     would, with what the refusal itself must keep (a failed password's count)."""
     record_refusal(err)
+    g.refusal_recorded = True
     return err.status
 
 
@@ -109,9 +109,7 @@ def login() -> Any:
     if request.method == "GET" and request.args.get("idle") == "1":
         # Sent here by the idle notice (static/idle.js) when the session ended.
         flash("You were signed out after 15 minutes without activity. Sign in again.", "info")
-    response = make_response(render_template("login.html", form=form), status)
-    # A refused sign-in was audited above (_refused_on_page): the commit hook must not again.
-    return refusal_recorded(response) if status >= 400 else response
+    return render_template("login.html", form=form), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -141,7 +139,7 @@ class PasswordResetForm(FlaskForm):
 def password_reset() -> Any:
     """The user sets their own password with the one-time code an administrator issued."""
     form = PasswordResetForm()
-    status, recorded = 200, False
+    status = 200
     if form.validate_on_submit():
         if form.new_password.data != form.repeat.data:
             form.repeat.errors = ["The two new passwords differ."]  # type: ignore[assignment]
@@ -158,13 +156,10 @@ def password_reset() -> Any:
                 messages = [m for ms in err.fields.values() for m in ms] or [err.message]
                 form.code.errors = messages  # type: ignore[assignment]
                 status = _refused_on_page(err)
-                recorded = True
             else:
                 flash("Your new password is set; sign in with it.", "success")
                 return redirect(url_for("auth.login"))
-    response = make_response(render_template("password_reset.html", form=form), status)
-    # Only a refusal audited above is marked: the differing-passwords 422 is left to the hook.
-    return refusal_recorded(response) if recorded else response
+    return render_template("password_reset.html", form=form), status
 
 
 @bp.route("/session/keepalive", methods=["POST"])
