@@ -24,7 +24,7 @@ import shutil
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -304,6 +304,16 @@ def double_doses(url: str) -> int:
         )
 
 
+def dispensing_log(
+    env: dict[str, str], since: str, today: date, fmt: str, output: Path
+) -> dict[str, Any]:
+    """``flask report dispensing-log`` from ``since`` to ``today`` into ``output``, measured."""
+    return flask(
+        env, "report", "dispensing-log", "--from", since, "--to", today.isoformat(),
+        "--format", fmt, "--output", str(output),
+    )  # fmt: skip
+
+
 def cli_measures(env: dict[str, str], folder: Path) -> dict[str, Any]:
     today = datetime.now(UTC).date()
     found: dict[str, Any] = {}
@@ -321,47 +331,11 @@ def cli_measures(env: dict[str, str], folder: Path) -> dict[str, Any]:
     month = (today - timedelta(days=30)).isoformat()
     year = (today - timedelta(days=365)).isoformat()
     pdf = folder / "log.pdf"
-    found["log_pdf_month"] = flask(
-        env,
-        "report",
-        "dispensing-log",
-        "--from",
-        month,
-        "--to",
-        today.isoformat(),
-        "--format",
-        "pdf",
-        "--output",
-        str(pdf),
-    )
+    found["log_pdf_month"] = dispensing_log(env, month, today, "pdf", pdf)
     csv_file = folder / "log.csv"
-    found["log_csv_year"] = flask(
-        env,
-        "report",
-        "dispensing-log",
-        "--from",
-        year,
-        "--to",
-        today.isoformat(),
-        "--format",
-        "csv",
-        "--output",
-        str(csv_file),
-    )
+    found["log_csv_year"] = dispensing_log(env, year, today, "csv", csv_file)
     month_csv = folder / "month.csv"
-    flask(
-        env,
-        "report",
-        "dispensing-log",
-        "--from",
-        month,
-        "--to",
-        today.isoformat(),
-        "--format",
-        "csv",
-        "--output",
-        str(month_csv),
-    )
+    dispensing_log(env, month, today, "csv", month_csv)
     rows = max(len(month_csv.read_text().splitlines()) - 1, 0) if month_csv.exists() else 0
     found["log_pdf_month"]["rows"] = rows
     found["raw_reportlab_pdf_month"] = child(
