@@ -23,3 +23,9 @@ def events_by(user: Any, n: int, **kwargs: Any) -> list[int]:
         g.pop("actor")
     stmt = select(AuditEvent.id).where(AuditEvent.username == user.username)
     return list(db.session.scalars(stmt.order_by(AuditEvent.id)))
+
+
+def stored(action: str) -> list[AuditEvent]:
+    """The stored events of one action, in id order."""
+    stmt = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+    return list(db.session.scalars(stmt))
