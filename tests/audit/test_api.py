@@ -1,4 +1,4 @@
-"""The auditor's API: ``GET /api/v1/audit`` (JSON and CSV) and ``GET /api/v1/audit/verify``."""
+"""The auditor's API: ``GET /api/v1/audit`` (JSON and CSV). Verify: test_verify_api.py."""
 
 from __future__ import annotations
 
