@@ -3,15 +3,12 @@ signed under the old criteria keep their answers, and every patient gets an epis
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import DatabaseError
 
 from mat.extensions import db
-from tests.support import pg
+from tests.support.migrating import app_on, empty_database_fixture
 
 SCHEDULE = (
     '{"end": null, "split": [], "steps": [["2026-11-16", "60"]], '
@@ -39,29 +36,13 @@ BEFORE_0006 = [
 ]
 
 
-def _app(url: str):
-    from mat import create_app
-
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_database(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'm.sqlite3'}"
-        return
-    pg.require()
-    name = pg.create_database(f"mat_m06_{os.getpid()}")
-    try:
-        yield pg.url(name)
-    finally:
-        pg.drop_database(name)
+empty_database = empty_database_fixture("mat_m06")
 
 
 def _upgrade_with_old_records(url: str) -> None:
     from flask_migrate import upgrade
 
-    app = _app(url)
+    app = app_on(url)
     with app.app_context():
         upgrade(revision="0003")
         with db.engine.begin() as conn:
@@ -77,7 +58,7 @@ def test_authorizations_signed_before_keep_their_answers(empty_database: str) ->
     from mat.orders.schemas import OrderOut
 
     _upgrade_with_old_records(empty_database)
-    app = _app(empty_database)
+    app = app_on(empty_database)
     with app.app_context():
         auth = db.session.scalar(select(TakeHomeAuthorization))
         assert auth.criteria_list == "before-2024"
@@ -118,7 +99,7 @@ def test_every_patient_registered_before_has_an_episode(empty_database: str) -> 
     from mat.patients.models import PatientEpisode
 
     _upgrade_with_old_records(empty_database)
-    app = _app(empty_database)
+    app = app_on(empty_database)
     with app.app_context():
         episodes = list(db.session.scalars(select(PatientEpisode).order_by(PatientEpisode.id)))
         facts = [
@@ -138,7 +119,7 @@ def test_downgrade_is_refused_once_an_authorization_answers_the_2024_criteria(
     from flask_migrate import downgrade
 
     _upgrade_with_old_records(empty_database)
-    app = _app(empty_database)
+    app = app_on(empty_database)
     with app.app_context():
         with db.engine.begin() as conn:
             conn.execute(
@@ -171,7 +152,7 @@ def test_downgrade_to_0003_works_while_only_old_records_exist(tmp_path) -> None:
 
     url = f"sqlite:///{tmp_path / 'd.sqlite3'}"
     _upgrade_with_old_records(url)
-    app = _app(url)
+    app = app_on(url)
     with app.app_context():
         downgrade(revision="0003")
         with db.engine.connect() as conn:

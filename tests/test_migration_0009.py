@@ -4,15 +4,12 @@ chained is refused."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DatabaseError
 
 from mat.extensions import db
-from tests.support import pg
+from tests.support.migrating import app_on, empty_database_fixture
 
 STAGED = (
     "INSERT INTO audit_staged_reads (at, roles, action, entity_type, entity_id, patient_id, "
@@ -21,23 +18,7 @@ STAGED = (
 )
 
 
-def _app(url: str):
-    from mat import create_app
-
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def empty_database(request, tmp_path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'm.sqlite3'}"
-        return
-    pg.require()
-    name = pg.create_database(f"mat_m09_{os.getpid()}")
-    try:
-        yield pg.url(name)
-    finally:
-        pg.drop_database(name)
+empty_database = empty_database_fixture("mat_m09")
 
 
 def test_reads_staged_in_the_new_table_join_the_chain(empty_database: str) -> None:
@@ -46,7 +27,7 @@ def test_reads_staged_in_the_new_table_join_the_chain(empty_database: str) -> No
     from mat.audit.service import record, seal_staged_reads
     from mat.audit.verify import verify_chain
 
-    app = _app(empty_database)
+    app = app_on(empty_database)
     with app.app_context():
         upgrade()
         record("test.before", entity_type="thing", entity_id=1)
@@ -69,7 +50,7 @@ def test_the_guards_come_with_the_table_and_a_downgrade_keeps_staged_reads(
 
     from mat.audit.service import seal_staged_reads
 
-    app = _app(empty_database)
+    app = app_on(empty_database)
     with app.app_context():
         upgrade()
         engine = create_engine(empty_database)
