@@ -75,13 +75,13 @@ def register(app: Flask) -> None:
     from mat.dosing.api import blp as dosing_api
     from mat.dosing.api_losses import blp as dosing_loss_api
     from mat.dosing.api_safety import blp as dosing_safety_api
-    from mat.dosing.situation import open_holds_answer
+    from mat.dosing.api_safety import open_holds_part
     from mat.dosing.views import bp as dosing_pages
     from mat.dosing.views_queue import queue_fragment  # noqa: F401 (adds /window and its queue)
     from mat.formulary.api import blp as formulary_api
     from mat.imports.api import blp as imports_api
+    from mat.orders.api import active_order_part
     from mat.orders.api import blp as orders_api
-    from mat.orders.service import active_order_answer
     from mat.patients.api import blp as patients_api
     from mat.reports.api import blp as reports_api
     from mat.reports.views import bp as reports_pages
@@ -117,5 +117,5 @@ def register(app: Flask) -> None:
     app.register_blueprint(stock_pages)
     app.register_blueprint(stock_record_pages)
     app.register_blueprint(stock_window_pages)
-    DETAIL_PARTS["active_order"] = active_order_answer
-    DETAIL_PARTS["open_holds"] = open_holds_answer
+    DETAIL_PARTS["active_order"] = active_order_part
+    DETAIL_PARTS["open_holds"] = open_holds_part

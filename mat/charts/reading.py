@@ -20,7 +20,7 @@ from mat.dosing.tolerance import missed_before
 from mat.extensions import db
 from mat.orders.models import Order
 from mat.orders.schedule import WEEKDAYS, mg_text
-from mat.orders.service import active_order, order_status, patient_orders
+from mat.orders.service import active_among, order_status, patient_orders
 from mat.patients.episodes import episodes_answer
 from mat.patients.service import get_patient
 from mat.profiles import Profile
@@ -175,7 +175,7 @@ def read_chart(patient_id: int, now: datetime, profile: Profile) -> dict[str, An
     plan = service.dose_plan(patient_id, today, now, profile)  # 404; the read is audited
     patient = get_patient(patient_id, audit_read=False)
     orders = patient_orders(patient_id)
-    current = active_order(patient, today)
+    current = active_among(orders, today)  # the orders just read, not a second query
     first = today - timedelta(days=CHART_DAYS - 1)
     history = read_history(patient, first, today)
     substance = current.medication.substance if current else None

@@ -1,7 +1,9 @@
-"""JSON API of holds, withheld doses, drug screens and clinic closures."""
+"""JSON API of holds, withheld doses, drug screens and clinic closures; and the patient record's
+``open_holds`` part."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import current_app, g
@@ -19,7 +21,9 @@ from mat.dosing.schemas import (
     WithheldIn,
     WithheldOut,
 )
+from mat.dosing.situation import open_holds
 from mat.jsonio import ApiBlueprint
+from mat.patients.models import Patient
 
 blp = ApiBlueprint(
     "dosing_safety_api", __name__, url_prefix="/api/v1", description="Holds, screens, closures"
@@ -65,3 +69,9 @@ def record_screen(data: dict[str, Any], patient_id: int) -> Any:
 @blp.response(201, ClosureOut)
 def close_clinic(data: dict[str, Any]) -> Any:
     return safety.close_clinic(data, g.actor, clinic_now())
+
+
+def open_holds_part(patient: Patient, today: date) -> list[dict[str, Any]]:
+    """The patient record's ``open_holds`` part, in the shape of ``HoldOut`` (registered in
+    ``mat.web``). An open hold is open whatever the date: ``today`` goes unused."""
+    return HoldOut(many=True).dump(open_holds(patient.id))

@@ -71,13 +71,6 @@ def open_holds(patient_id: int) -> list[Hold]:
     return [h for h in holds if h.is_open]
 
 
-def open_holds_answer(patient: Patient) -> list[dict[str, object]]:
-    """The patient record's ``open_holds`` part (registered in ``mat.web``)."""
-    from mat.dosing.schemas import HoldOut
-
-    return HoldOut(many=True).dump(open_holds(patient.id))
-
-
 def screens_of(patient_id: int) -> list[Screen]:
     rows = db.session.scalars(select(DrugScreen).where(DrugScreen.patient_id == patient_id))
     return [Screen(row.collected_on, row.result_map) for row in rows]

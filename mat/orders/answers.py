@@ -1,4 +1,11 @@
-"""Orders as the API and pages show them: plain dicts for the marshmallow output schemas."""
+"""Orders as the API shows them: plain dicts for the marshmallow output schemas.
+
+The API layer's adapter, not a service: services return ``Order`` (or ``OrderWithStatus``) and the
+views shape it here for ``OrderOut`` / ``SignedOrderOut`` / ``PlannedDoseOut``. It stays a module
+of its own, rather than ``Method`` fields on the schemas, because those schemas also write the
+OpenAPI document: plain typed fields over these dicts document every field of the contract, where
+a ``Method`` field documents none. (Decided in the move of serialization out of the services.)
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""Orders JSON API: preview, sign, list, discontinue, and the planned schedule."""
+"""Orders JSON API: preview, sign, list, discontinue, and the planned schedule; and the
+patient record's ``active_order`` part. The service returns orders; they are shaped here."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app, g
@@ -23,6 +24,7 @@ from mat.orders.schemas import (
     TakeHomeExceptionIn,
     TakeHomeExceptionOut,
 )
+from mat.patients.models import Patient
 from mat.patients.service import get_patient
 from mat.profiles import Profile
 
@@ -67,7 +69,8 @@ def sign(data: dict[str, Any], patient_id: int) -> Any:
 @api_roles(*ANY_ROLE)
 @blp.response(200, OrderOut(many=True))
 def list_orders(patient_id: int) -> Any:
-    return service.orders_with_status(patient_id, clinic_now().date())
+    found = service.orders_with_status(patient_id, clinic_now().date())
+    return [order_answer(f.order, f.status) for f in found]
 
 
 @blp.route("/orders/<int:order_id>/discontinue", methods=["POST"])
@@ -103,3 +106,10 @@ def record_exception(data: dict[str, Any], patient_id: int) -> Any:
 def list_exceptions(patient_id: int) -> Any:
     get_patient(patient_id)  # 404; the read of the record is audited
     return exceptions.patient_exceptions(patient_id)
+
+
+def active_order_part(patient: Patient, today: date) -> dict[str, Any] | None:
+    """The patient record's ``active_order`` part, in the shape of ``OrderOut`` (registered in
+    ``mat.web``, so the patients package needs no import of orders)."""
+    found = service.active_order_with_status(patient, today)
+    return None if found is None else OrderOut().dump(order_answer(found.order, found.status))

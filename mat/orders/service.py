@@ -18,12 +18,10 @@ from mat.auth.models import User
 from mat.errors import Conflict, InvalidInput, NotFound, RuleViolation
 from mat.extensions import db
 from mat.formulary.models import Medication
-from mat.orders.answers import order_answer
 from mat.orders.coverage import governing, status
 from mat.orders.models import Order, OrderDiscontinuation, TakeHomeAuthorization
 from mat.orders.rules import PatientHistory, order_violations
 from mat.orders.schedule import PlannedDose, ScheduleError
-from mat.orders.schemas import OrderOut
 from mat.orders.spec import OrderSpec, draft_schedule, spec_from_body, steps_of
 from mat.orders.stored import StoredSchedule
 from mat.patients.models import Patient
@@ -36,6 +34,14 @@ from mat.violations import Violation, blocking, rule_ids, warnings
 LONGEST_LEAD = timedelta(days=365)
 # The longest schedule one call answers (GET .../schedule).
 LONGEST_RANGE = timedelta(days=366)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderWithStatus:
+    """An order and its status on the day asked about (``coverage.status``: "active", ...)."""
+
+    order: Order
+    status: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +64,11 @@ def order_status(order: Order, orders: list[Order], today: date) -> str:
     return status(order.coverage, [o.coverage for o in orders], today)
 
 
-def orders_with_status(patient_id: int, today: date) -> list[dict[str, Any]]:
-    """The patient's orders, newest first, each as shown with its status on ``today``."""
+def orders_with_status(patient_id: int, today: date) -> list[OrderWithStatus]:
+    """The patient's orders, newest first, each with its status on ``today``."""
     get_patient(patient_id)  # 404, and the read is audited
     orders = patient_orders(patient_id)
-    return [order_answer(o, order_status(o, orders, today)) for o in orders]
+    return [OrderWithStatus(o, order_status(o, orders, today)) for o in orders]
 
 
 def governing_order(orders: list[Order], day: date) -> Order | None:
@@ -71,9 +77,8 @@ def governing_order(orders: list[Order], day: date) -> Order | None:
     return None if found is None else next(o for o in orders if o.id == found.order_id)
 
 
-def active_order(patient: Patient, today: date) -> Order | None:
-    """The order that governs today, or failing that the next one to start."""
-    orders = patient_orders(patient.id)
+def active_among(orders: list[Order], today: date) -> Order | None:
+    """From a patient's orders, the one that governs today, or failing that the next to start."""
     current = governing_order(orders, today)
     if current is not None:
         return current
@@ -81,16 +86,12 @@ def active_order(patient: Patient, today: date) -> Order | None:
     return min(upcoming, key=lambda o: o.start_date, default=None)
 
 
-def active_order_answer(patient: Patient) -> dict[str, Any] | None:
-    """The patient record's ``active_order`` part (registered in ``mat.web``)."""
-    from mat.clock import clinic_today  # the record is read inside a request
-
-    today = clinic_today()
-    order = active_order(patient, today)
-    if order is None:
-        return None
-    answer = order_answer(order, order_status(order, patient_orders(patient.id), today))
-    return OrderOut().dump(answer)
+def active_order_with_status(patient: Patient, today: date) -> OrderWithStatus | None:
+    """The patient's active order (``active_among``) with its status on ``today``: the record
+    shows both, so the orders are read once for both."""
+    orders = patient_orders(patient.id)
+    order = active_among(orders, today)
+    return None if order is None else OrderWithStatus(order, order_status(order, orders, today))
 
 
 def _history(patient: Patient, orders: list[Order], start: date, today: date) -> PatientHistory:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import g
@@ -10,6 +11,7 @@ from mat.auth.access import ANY_ROLE, api_roles
 from mat.clock import clinic_now
 from mat.jsonio import ApiBlueprint
 from mat.patients import episodes, service
+from mat.patients.models import Patient
 from mat.patients.schemas import (
     AdmissionIn,
     PatientCreate,
@@ -18,6 +20,7 @@ from mat.patients.schemas import (
     PatientSearch,
     PatientUpdate,
 )
+from mat.patients.views_data import PatientDetail, patient_detail
 
 blp = ApiBlueprint("patients_api", __name__, url_prefix="/api/v1", description="Patients")
 
@@ -42,7 +45,7 @@ def search(args: dict[str, str]) -> Any:
 @api_roles(*ANY_ROLE)
 @blp.response(200, PatientDetailOut)
 def read(patient_id: int) -> Any:
-    return service.get_patient(patient_id)
+    return _detail(service.get_patient(patient_id), clinic_now().date())
 
 
 @blp.route("/patients/<int:patient_id>", methods=["PATCH"])
@@ -58,4 +61,10 @@ def update(changes: dict[str, Any], patient_id: int) -> Any:
 @blp.arguments(AdmissionIn)
 @blp.response(201, PatientDetailOut)
 def readmit(data: dict[str, Any], patient_id: int) -> Any:
-    return episodes.readmit(patient_id, data, g.actor, clinic_now())
+    now = clinic_now()
+    return _detail(episodes.readmit(patient_id, data, g.actor, now), now.date())
+
+
+def _detail(patient: Patient, today: date) -> PatientDetail:
+    """The record ``PatientDetailOut`` answers: the patient, its episodes, the features' parts."""
+    return patient_detail(patient, episodes.episodes_answer(patient), today)

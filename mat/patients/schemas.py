@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from mat.clock import clinic_today
 from mat.dosing.screens import NEVER_PRESCRIBED, PANEL
 from mat.patients.models import LEVELS_OF_CARE, STATUSES
-from mat.patients.views_data import DETAIL_PARTS
+from mat.patients.views_data import PatientDetail
 from mat.schema_fields import clinic_date, clinic_text
 
 # Admission dates a registration can mean: not before programs like this one kept records the
@@ -125,18 +125,23 @@ class PatientOut(Schema):
 
 
 class PatientDetailOut(PatientOut):
+    """Dumps a ``views_data.PatientDetail``: the patient's own fields (``PatientOut``), then the
+    episodes and the parts the view put together (``patient_detail``)."""
+
     # Filled by the orders and dosing features (views_data.DETAIL_PARTS); null/empty until then.
     active_order = fields.Method("_active_order", allow_none=True)
     open_holds = fields.Method("_open_holds")
     episodes = fields.Method("_episodes")  # every episode of care, the first admission first
 
-    def _episodes(self, patient: Any) -> Any:
-        from mat.patients.episodes import episodes_answer  # it reads the orders feature
+    def get_attribute(self, obj: PatientDetail, attr: str, default: Any) -> Any:
+        # PatientOut's fields read the patient; the Method fields below are given the whole detail
+        return super().get_attribute(obj.patient, attr, default)
 
-        return EpisodeOut(many=True).dump(episodes_answer(patient))
+    def _episodes(self, detail: PatientDetail) -> Any:
+        return EpisodeOut(many=True).dump(detail.episodes)
 
-    def _active_order(self, patient: object) -> Any:
-        return DETAIL_PARTS["active_order"](patient)
+    def _active_order(self, detail: PatientDetail) -> Any:
+        return detail.parts["active_order"]
 
-    def _open_holds(self, patient: object) -> Any:
-        return DETAIL_PARTS["open_holds"](patient)
+    def _open_holds(self, detail: PatientDetail) -> Any:
+        return detail.parts["open_holds"]
