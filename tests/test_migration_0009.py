@@ -22,9 +22,13 @@ STAGED = (
 
 
 def _app(url: str):
+    """An app whose in-process ``flask_migrate.upgrade()`` / ``downgrade()`` work."""
     from mat import create_app
+    from mat.db_cli import bind_migrations
 
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    bind_migrations(app)
+    return app
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
