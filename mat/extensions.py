@@ -8,11 +8,11 @@ from __future__ import annotations
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from mat.database import Base
+from mat.openapi import Api
 
 db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
