@@ -20,9 +20,11 @@ def in_process(
 
     from bench.generate import PASSWORD, SIZES, generate
     from mat import create_app
+    from mat.db_cli import bind_migrations
     from mat.extensions import db
 
     app = create_app({"RATELIMIT_STORAGE_URI": "memory://"})
+    bind_migrations(app)
     with app.app_context():
         upgrade()
     started = time.perf_counter()

@@ -57,7 +57,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if proxies:  # only then is X-Forwarded-For the client's address, never a client's claim
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     extensions.db.init_app(app)
-    extensions.migrate.init_app(app, extensions.db, directory=str(root / "migrations"))
     extensions.login_manager.init_app(app)
     extensions.csrf.init_app(app)
     extensions.limiter.init_app(app)

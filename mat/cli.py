@@ -1,4 +1,4 @@
-"""The Flask CLI: ``demo seed`` here; ``db roles`` is in ``mat.db_roles``, ``user ...`` in
+"""The Flask CLI: ``demo seed`` here; ``db ...`` in ``mat.db_cli``, ``user ...`` in
 ``mat.auth.cli``, ``audit ...`` in ``mat.audit.cli``, ``report ...`` in ``mat.reports.cli``,
 ``import ...`` in ``mat.imports.cli``.
 
@@ -39,10 +39,10 @@ def seed() -> None:
 def register(app: Flask) -> None:
     from mat.audit.cli import audit_cli
     from mat.auth.cli import user_cli
-    from mat.db_roles import register_roles_command
+    from mat.db_cli import db_cli
     from mat.imports.cli import import_cli
     from mat.reports.cli import report_cli
 
-    for group in (user_cli, demo_cli, audit_cli, report_cli, import_cli):
+    # db_cli: Flask-Migrate's `db upgrade` and mat's `db roles`, alembic imported only for them.
+    for group in (db_cli, user_cli, demo_cli, audit_cli, report_cli, import_cli):
         app.cli.add_command(group)
-    register_roles_command()  # `flask --app mat db roles`, beside Flask-Migrate's `db upgrade`

@@ -270,10 +270,3 @@ def _read_passwords(owner: str, app_role: str) -> dict[str, str]:
             )
         passwords[role] = password
     return passwords
-
-
-def register_roles_command() -> None:
-    """``flask --app mat db roles``, beside Flask-Migrate's ``db upgrade``."""
-    from flask_migrate.cli import db as migrate_cli
-
-    migrate_cli.add_command(roles)

@@ -1,19 +1,20 @@
-"""The Flask extensions, created once and bound to the app in ``create_app``."""
+"""The Flask extensions, created once and bound to the app in ``create_app``.
+
+Flask-Migrate is not here: it imports alembic, which only the ``db`` commands need; it is bound
+to the app when one of them runs (``mat.db_cli``)."""
 
 from __future__ import annotations
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
-from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 
 from mat.database import Base
+from mat.openapi import Api
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 # No default limits: only the calls that guard credentials are limited (see mat/auth/api.py).

@@ -196,8 +196,3 @@ def unprintable(text: str) -> list[str]:
             if fallback is None or not FONTS.prints(char, fallback):
                 bad.append(char)
     return bad
-
-
-def describe(char: str) -> str:
-    """``U+0639 ARABIC LETTER AIN``: how an error message names a character."""
-    return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"

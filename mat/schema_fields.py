@@ -23,8 +23,6 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate
 
-from mat.pdf_fonts import describe, unprintable
-
 # Dates a clinic can mean. Beyond them date arithmetic (a year's range, a week back) could leave
 # what Python and the databases store, so they are refused as input (422), never reach a query.
 EARLIEST_DAY = date(1900, 1, 1)
@@ -56,6 +54,11 @@ LINE_SEPARATORS = frozenset(["\u2028", "\u2029"])
 MULTILINE_ALLOWED = frozenset(["\n", "\t"])
 
 
+def describe(char: str) -> str:
+    """``U+0639 ARABIC LETTER AIN``: how an error message names a character."""
+    return f"U+{ord(char):04X} {unicodedata.name(char, 'unnamed character')}"
+
+
 def text_problem(text: str, *, multiline: bool, printed: bool) -> str | None:
     """Why ``text`` cannot be stored, in a sentence; None when it can. Pure: no request."""
     for char in text:
@@ -71,6 +74,10 @@ def text_problem(text: str, *, multiline: bool, printed: bool) -> str | None:
                 return "Write this on one line: it cannot hold a line break."
             return f"Remove the control character {describe(char)}: it is invisible."
     if printed:
+        # Imported here, not at the top: the fonts module loads reportlab and reads the font
+        # files, which a process that never checks printed text (a CLI export) does not need.
+        from mat.pdf_fonts import unprintable
+
         bad = unprintable(text)
         if bad:
             shown = ", ".join(f"{char} ({describe(char)})" for char in bad[:5])

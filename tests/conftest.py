@@ -25,6 +25,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from mat import create_app
+from mat.db_cli import bind_migrations
 from mat.extensions import db
 from tests.support import pg
 from tests.support.column_lengths import enforce_lengths
@@ -41,6 +42,7 @@ def _migrate(url: str) -> None:
     from flask_migrate import upgrade
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    bind_migrations(app)
     with app.app_context():
         upgrade()
         db.engine.dispose()

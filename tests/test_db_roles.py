@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from mat import create_app
+from mat.db_cli import bind_migrations
 from mat.db_roles import RolePlan, script, statements
 from mat.extensions import db
 from tests.support import pg
@@ -41,6 +42,7 @@ def roles_database() -> Iterator[str]:
 
     name = pg.create_database(f"mat_roles_{os.getpid()}")
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": pg.url(name)})
+    bind_migrations(app)
     with app.app_context():
         upgrade()
         db.engine.dispose()

@@ -28,6 +28,7 @@ import psycopg
 import pytest
 
 from mat import create_app
+from mat.db_cli import bind_migrations
 from mat.extensions import db
 from tests.support import gunicorn, pg
 
@@ -46,6 +47,7 @@ def _seed(url: str) -> tuple[str, list[int]]:
     from tests.support.factories import Factory
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    bind_migrations(app)
     with app.app_context():
         upgrade()
         factory = Factory(app)

@@ -19,8 +19,10 @@ def _upgrade_and_compare(url: str) -> list:
     from flask_migrate import upgrade
 
     from mat import create_app
+    from mat.db_cli import bind_migrations
 
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    bind_migrations(app)
     with app.app_context():
         upgrade()
         with db.engine.connect() as conn:

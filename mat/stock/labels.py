@@ -8,14 +8,15 @@ and strength, the amount in mg and in mL (units for tablets and films), the date
 the lot, the dispenser's initials, the child-safety warning with the federal transfer caution
 (21 CFR 290.5), and a QR code of the dose id (reportlab's own QR widget), which a barcode scanner
 at the window types back when the empty bottle is returned.
+
+What a label says is ``mat.stock.printing.LabelData``; this module only draws it, and is
+imported when labels are printed (it loads reportlab).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.qr import QrCodeWidget
@@ -27,6 +28,9 @@ from reportlab.pdfgen.canvas import Canvas
 
 from mat.reports.pdf_page import BOLD, FONT, fit
 
+if TYPE_CHECKING:
+    from mat.stock.printing import LabelData
+
 WARNING = "KEEP OUT OF REACH OF CHILDREN: one dose can kill a child. Store locked."
 TRANSFER_CAUTION = (
     "Caution: Federal law prohibits the transfer of this drug to any person other than the "
@@ -37,27 +41,6 @@ SHEET_LABEL = (4 * inch, 2 * inch)
 SHEET_LEFT, SHEET_TOP, SHEET_COLUMN_PITCH = 0.15625 * inch, 0.5 * inch, 4.1875 * inch
 SHEET_COLUMNS, SHEET_ROWS = 2, 5
 THERMAL_LABEL = (2 * inch, 1 * inch)
-
-
-@dataclass(frozen=True, slots=True)
-class LabelData:
-    dose_id: int
-    clinic: str
-    address: str
-    phone: str
-    patient_name: str
-    mrn: str
-    medication: str  # the product's name, strength included
-    strength: str  # "10 mg/mL"
-    amount: str  # "60 mg = 6 mL", "16 mg = 2 films"
-    for_date: date
-    lot: str  # "L123 (exp 2027-01-31)" or "" when the product's stock is not tracked
-    dispensed_on: date
-    initials: str
-
-    @property
-    def qr_text(self) -> str:
-        return str(self.dose_id)
 
 
 def _qr(c: Canvas, text: str, x: float, y: float, size: float) -> None:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
 
 from flask import current_app
 
@@ -18,8 +20,28 @@ from mat.errors import Conflict, InvalidInput
 from mat.extensions import db
 from mat.patients.models import Patient
 from mat.reports.log_rows import strength_text
-from mat.stock.labels import LabelData, write_labels
 from mat.stock.rules import quantity_text, units_of
+
+
+@dataclass(frozen=True, slots=True)
+class LabelData:
+    dose_id: int
+    clinic: str
+    address: str
+    phone: str
+    patient_name: str
+    mrn: str
+    medication: str  # the product's name, strength included
+    strength: str  # "10 mg/mL"
+    amount: str  # "60 mg = 6 mL", "16 mg = 2 films"
+    for_date: date
+    lot: str  # "L123 (exp 2027-01-31)" or "" when the product's stock is not tracked
+    dispensed_on: date
+    initials: str
+
+    @property
+    def qr_text(self) -> str:
+        return str(self.dose_id)
 
 
 def _amount(dose: Dose) -> str:
@@ -70,6 +92,8 @@ def check_printable(dose: Dose) -> None:
 def labels_pdf(doses: Sequence[Dose], layout: str) -> bytes:
     """The PDF of one label per dose (each checked first), recorded as one audit event per
     patient."""
+    from mat.stock.labels import write_labels  # reportlab: loaded only when labels are printed
+
     for dose in doses:
         check_printable(dose)
     buffer = io.BytesIO()

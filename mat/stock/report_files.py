@@ -18,7 +18,6 @@ from flask import Response, current_app
 from mat.audit.service import record
 from mat.reports.log_rows import amount_text
 from mat.stock.report import COLUMNS, StockQuery, StockReport, read_stock_report
-from mat.stock.report_pdf import pdf_bytes
 from mat.stock.schemas import (
     CountOut,
     DestructionOut,
@@ -87,7 +86,9 @@ def stock_report_download(query: StockQuery, fmt: str, page: str) -> Response:
         body = csv_text(report)
     elif fmt == "json":
         body = json_text(report)
-    else:
+    else:  # imported here: reportlab is loaded only by the processes that write a PDF
+        from mat.stock.report_pdf import pdf_bytes
+
         body = pdf_bytes(report, page)
     name = f"stock-{query.first.isoformat()}-{query.last.isoformat()}.{fmt}"
     return Response(

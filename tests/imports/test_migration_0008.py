@@ -8,14 +8,17 @@ import pytest
 from sqlalchemy import inspect, text
 
 from mat.extensions import db
-from tests.test_migration_0006 import _app, _upgrade_with_old_records, empty_database  # noqa: F401
+from tests.support.migrating import app_on, empty_database_fixture
+from tests.test_migration_0006 import _upgrade_with_old_records
+
+empty_database = empty_database_fixture("mat_m08")
 
 
-def test_downgrade_keeps_the_records_mat_wrote_itself(empty_database: str) -> None:  # noqa: F811 (the fixture)
+def test_downgrade_keeps_the_records_mat_wrote_itself(empty_database: str) -> None:
     from flask_migrate import downgrade, upgrade
 
     _upgrade_with_old_records(empty_database)
-    app = _app(empty_database)
+    app = app_on(empty_database)
     with app.app_context():
         downgrade(revision="0007")
         with db.engine.connect() as conn:
@@ -29,11 +32,11 @@ def test_downgrade_keeps_the_records_mat_wrote_itself(empty_database: str) -> No
         db.engine.dispose()
 
 
-def test_downgrade_is_refused_once_something_was_imported(empty_database: str) -> None:  # noqa: F811 (the fixture)
+def test_downgrade_is_refused_once_something_was_imported(empty_database: str) -> None:
     from flask_migrate import downgrade
 
     _upgrade_with_old_records(empty_database)
-    app = _app(empty_database)
+    app = app_on(empty_database)
     with app.app_context():
         with db.engine.begin() as conn:
             conn.execute(

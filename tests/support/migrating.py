@@ -14,10 +14,14 @@ from tests.support import pg
 
 
 def app_on(url: str) -> Flask:
-    """An app on ``url``, migrations not run (the test runs them to the revision it needs)."""
+    """An app on ``url``, migrations not run (the test runs them to the revision it needs);
+    bound to Flask-Migrate so that in-process ``upgrade()`` / ``downgrade()`` work."""
     from mat import create_app
+    from mat.db_cli import bind_migrations
 
-    return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url})
+    bind_migrations(app)
+    return app
 
 
 def empty_database_fixture(prefix: str) -> Callable[..., Any]:
