@@ -71,7 +71,6 @@ def refused(err: MatError) -> Any:
     patient_id = (request.view_args or {}).get("patient_id")
     if request.method != "POST" or patient_id is None or err.status not in (409, 422):
         return respond(err)
-    g.witness_refused = err.code == "witness_required"  # counted by the correction's limit
     checked = set(request.form.getlist("dates"))
 
     def page() -> Any:
