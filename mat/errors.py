@@ -265,9 +265,10 @@ def answer_refusal(err: MatError, page: Callable[[], Any]) -> Response:
     from mat.audit.service import record_refusal  # the audit package imports this module
 
     record_refusal(err)
-    response = make_response(page())
+    # The app's response class already; force_type also makes a page's own Response one.
+    response = MatResponse.force_type(make_response(page()))
     response.status_code = err.status
-    response.recorded_refusal = err  # a MatResponse: the app's response class
+    response.recorded_refusal = err
     return response
 
 
