@@ -34,7 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from mat.auth.access import init_access
     from mat.auth.sessions import ServerSessionInterface
     from mat.config import load_settings
-    from mat.errors import register_error_handlers
+    from mat.errors import MatResponse, register_error_handlers
     from mat.jsonio import ExactJSONProvider
     from mat.logs import keep_query_strings_out_of_logs
     from mat.profiles import load_profile
@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = _MatFlask(
         __name__, template_folder=str(root / "templates"), instance_relative_config=True
     )
+    app.response_class = MatResponse  # an answer may say which refusal it shows (mat.errors)
     app.json = ExactJSONProvider(app)
     app.config.from_mapping(load_settings(app.instance_path))
     if config:
@@ -79,16 +80,22 @@ def _commit(response: Response) -> Response:
     a unique slot, a duplicate) is a 409; any other failed commit is rolled back here and
     re-raised, and Flask answers it through ``mat.errors`` as a 500 ``internal_error``: the
     work was not stored and the client must be told so, never with a 4xx.
-    """
-    from flask import g
 
+    Neither refusal is raised by a service, so neither carries a patient from one
+    (``mat.errors.concerning_patient``): both name the patient of the request's address
+    (``address_patient``). A lost race on ``/api/v1/patients/7/doses`` concerns patient 7,
+    and the request's reads of the record were rolled back with its work, so this refusal is the
+    only event an auditor listing patient 7 finds. The 500 does the same (``server_error``).
+    """
     from mat.audit.service import record_refusal
-    from mat.errors import Conflict, MatError, respond
+    from mat.errors import Conflict, MatError, address_patient, recorded_refusal, respond
     from mat.extensions import db
 
     if response.status_code >= 400:
-        if not g.get("refusal_recorded"):  # a page that answered 4xx itself (a failed sign-in)
-            err = MatError("Refused.", code=f"http_{response.status_code}")
+        if recorded_refusal(response) is None:  # a page that answered 4xx itself, unaudited
+            err = MatError(
+                "Refused.", code=f"http_{response.status_code}", patient_id=address_patient()
+            )
             err.status = response.status_code
             record_refusal(err)
         return response
@@ -100,7 +107,9 @@ def _commit(response: Response) -> Response:
         db.session.rollback()
         if isinstance(exc, IntegrityError):
             err = Conflict(
-                "Someone else changed this at the same moment; reload and retry.", code="conflict"
+                "Someone else changed this at the same moment; reload and retry.",
+                code="conflict",
+                patient_id=address_patient(),
             )
             return respond(err)
         raise

@@ -7,16 +7,17 @@ friendly HTML page. Every refusal is also written to the audit trail (clinical-r
 
 from __future__ import annotations
 
+import functools
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from flask import (
     Flask,
     Response,
-    g,
     has_request_context,
     jsonify,
     make_response,
@@ -44,6 +45,7 @@ class MatError(Exception):
         fields: dict[str, list[str]] | None = None,
         audit_detail: dict[str, Any] | None = None,
         on_refusal: Callable[[], None] | None = None,
+        patient_id: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -57,6 +59,47 @@ class MatError(Exception):
         # failed password towards the account's lockout): run by ``record_refusal`` after the
         # request's work is rolled back, committed with the refusal's audit event.
         self.on_refusal = on_refusal
+        # The patient the refused request concerned, for the audit event (an auditor lists a
+        # patient's refusals too): set where the patient is known (``concerning_patient``).
+        self.patient_id = patient_id
+
+    def concerning(self, patient_id: int | None) -> MatError:
+        """Name the patient, unless a more precise place (nearer the raise) already did."""
+        if self.patient_id is None:
+            self.patient_id = patient_id
+        return self
+
+
+@contextmanager
+def concerning_patient(patient_id: int | None) -> Iterator[None]:
+    """A refusal raised inside concerns this patient: its audit event names them.
+
+    Services wrap the work they do for one patient in it, from where they know the patient's id
+    (``mat.patients.service.get_patient``'s 404 names the id it did not find). The innermost
+    one wins: the place nearest the raise knows best."""
+    try:
+        yield
+    except MatError as err:
+        err.concerning(patient_id)
+        raise
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def names_the_patient(
+    service: Callable[Concatenate[int, P], R],
+) -> Callable[Concatenate[int, P], R]:
+    """Decorator of a service whose first argument is the patient's id: the whole service runs
+    ``concerning_patient`` that patient, so each of its refusals names them."""
+
+    @functools.wraps(service)
+    def for_the_patient(patient_id: int, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with concerning_patient(patient_id):
+            return service(patient_id, *args, **kwargs)
+
+    return for_the_patient
 
 
 class BadRequest(MatError):
@@ -143,7 +186,7 @@ def from_http_exception(exc: HTTPException) -> MatError:
     if status >= 500:
         # Flask hands an exception raised outside a view (an after_request commit) to the
         # handlers as InternalServerError: still a server error, never a refusal.
-        return ServerError(SERVER_ERROR_MESSAGE)
+        return server_error()
     cls = _HTTP_CODES.get(status, MatError)
     fields: dict[str, list[str]] = {}
     data: Any = getattr(exc, "data", None) or {}
@@ -191,17 +234,56 @@ def wants_json() -> bool:
 
 def respond(err: MatError) -> Response:
     """Roll back the request's work, audit the refusal, and answer in the caller's language."""
-    from mat.audit.service import record_refusal  # the audit package imports this module
+    return answer_refusal(err, lambda: _error_answer(err))
 
-    record_refusal(err)
-    g.refusal_recorded = True
+
+def _error_answer(err: MatError) -> Response:
     if wants_json():
         response = jsonify(error_body(err))
-        response.status_code = err.status
         if err.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="mat"'
         return response
-    return make_response(render_template("error.html", error=err), err.status)
+    return make_response(render_template("error.html", error=err))
+
+
+class MatResponse(Response):
+    """The app's answers (``create_app`` makes it Flask's ``response_class``).
+
+    ``recorded_refusal``: the refusal this answer shows, already in the audit trail
+    (``answer_refusal``). It travels on the answer itself, the one thing every handler returns,
+    so the commit hook (``mat._commit``) sees that a 4xx was audited and does not record a
+    second, anonymous refusal; a rate limit's ``deduct_when`` reads its code."""
+
+    recorded_refusal: MatError | None = None
+
+
+def answer_refusal(err: MatError, page: Callable[[], Any]) -> Response:
+    """The one way to answer a refusal: roll the request's work back and audit the refusal once
+    (``record_refusal``), then answer with ``page()`` at the refusal's status, marked as recorded.
+    ``page`` is called after the rollback, so it shows what is true now; it returns anything a
+    view may (a page, a (page, status) pair, a response)."""
+    from mat.audit.service import record_refusal  # the audit package imports this module
+
+    record_refusal(err)
+    # The app's response class already; force_type also makes a page's own Response one.
+    response = MatResponse.force_type(make_response(page()))
+    response.status_code = err.status
+    response.recorded_refusal = err
+    return response
+
+
+def recorded_refusal(response: Response) -> MatError | None:
+    """The refusal ``response`` answers if it is already audited (``answer_refusal``), else None."""
+    return response.recorded_refusal if isinstance(response, MatResponse) else None
+
+
+def address_patient() -> int | None:
+    """The patient the request's address names (``/patients/<patient_id>/...``), if any: what a
+    refusal raised outside every service (a commit that lost a race, a server error) concerns."""
+    if not has_request_context():
+        return None
+    patient_id = (request.view_args or {}).get("patient_id")
+    return patient_id if isinstance(patient_id, int) else None
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -219,7 +301,16 @@ def register_error_handlers(app: Flask) -> None:
     def unexpected(exc: Exception) -> Any:
         # A 500 is always a bug: log where and what, tell the user nothing internal.
         log_server_error(exc, exc.__traceback__)
-        return respond(ServerError(SERVER_ERROR_MESSAGE))
+        return respond(server_error())
+
+
+def server_error() -> ServerError:
+    """A 500's refusal. Raised by no service, it names the patient of the request's address: the
+    request may have read that patient's record, and its read event was rolled back with the rest,
+    so this event is the only trace an auditor listing the patient's events finds (before issue
+    10 it named whichever patient the request had read, which for the patient routes is the
+    same one)."""
+    return ServerError(SERVER_ERROR_MESSAGE, patient_id=address_patient())
 
 
 # ---- logging a server error without patient data ------------------------------------------

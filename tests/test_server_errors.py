@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from mat.audit.models import AuditEvent
+from mat.dosing.models import Hold
 from mat.extensions import db
 from mat.jsonio import read_json
 from mat.patients.models import Patient
@@ -57,6 +58,14 @@ class Triggers:
                 # A runtime error that is not a constraint (not an IntegrityError, a 409).
                 self._sqlite(table, f"NEW.action = '{action}'", "SELECT abs(-9223372036854775808);")
 
+    def conflict_on_audit_action(self, action: str) -> None:
+        """Make the commit that writes the audit event ``action`` fail as a lost race does: a
+        constraint violation (an IntegrityError), which ``mat._commit`` answers with a 409."""
+        if db.engine.dialect.name == "postgresql":
+            self._pg("audit_events", f"NEW.action = '{action}'", "'lost race'", errcode="23505")
+        else:
+            self._sqlite("audit_events", f"NEW.action = '{action}'", "SELECT RAISE(ABORT, 'lost');")
+
     def refuse_patients(self) -> None:
         """Refuse inserting a patient, with the row's name and MRN in the database's message
         on PostgreSQL (as a unique violation's DETAIL would quote them)."""
@@ -67,13 +76,14 @@ class Triggers:
         else:
             self._sqlite("patients", "1", "SELECT abs(-9223372036854775808);")
 
-    def _pg(self, table: str, when: str, message: str) -> None:
+    def _pg(self, table: str, when: str, message: str, errcode: str = "XX000") -> None:
         name = f"test_refuse_{table}"
         with db.engine.begin() as conn:
             conn.execute(
                 text(
                     f"CREATE FUNCTION {name}() RETURNS trigger AS $$ BEGIN "
-                    f"IF {when} THEN RAISE EXCEPTION {message} USING ERRCODE = 'XX000'; END IF; "
+                    f"IF {when} THEN RAISE EXCEPTION {message} USING ERRCODE = '{errcode}'; "
+                    "END IF; "
                     "RETURN NEW; END $$ LANGUAGE plpgsql"
                 )
             )
@@ -155,6 +165,22 @@ def test_a_page_whose_commit_fails_is_a_500_page(
     page = response.get_data(as_text=True)
     assert "Something went wrong on our side" in page and "nothing was recorded" in page
     assert "Traceback" not in page and "OperationalError" not in page
+    # The read of the record was rolled back with the rest: the refusal names the patient of
+    # the address, so an auditor listing the patient's events still sees the attempt.
+    assert [r.patient_id for r in refusals()] == [patient.id]
+
+
+def test_a_commit_that_loses_a_race_is_a_409_naming_the_patient_of_the_address(
+    production_errors, triggers, api, staff, patient
+) -> None:
+    triggers.conflict_on_audit_action("hold.place")
+    path = f"/api/v1/patients/{patient.id}/holds"
+    response = api("post", path, as_=staff["nurse"], json={"reason": "Intoxicated at window"})
+    assert_error(response, 409, "conflict")
+    assert count(Hold) == 0
+    (refusal,) = refusals()
+    assert refusal.action == f"POST {path}" and refusal.patient_id == patient.id
+    assert json.loads(refusal.detail)["status"] == 409
 
 
 def test_after_a_failed_commit_the_next_request_works(

@@ -10,11 +10,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, request
 from marshmallow import Schema, ValidationError
 
-from mat.audit.service import record_refusal
-from mat.errors import Conflict, InvalidInput, MatError, flatten_field_errors, respond
+from mat.errors import (
+    Conflict,
+    InvalidInput,
+    MatError,
+    answer_refusal,
+    flatten_field_errors,
+    respond,
+)
 from mat.idempotency import form_token_key, spent_form_token
 from mat.plain_words import plain_message
 
@@ -32,9 +38,7 @@ def refused(err: MatError) -> Any:
     page = REFUSAL_PAGES.get(request.endpoint or "")
     if request.method != "POST" or page is None or err.status not in (409, 422):
         return respond(err)
-    record_refusal(err)
-    g.refusal_recorded = True
-    return page(err)
+    return answer_refusal(err, lambda: page(err))
 
 
 def shows_refusals(render: Callable[[MatError], Any]) -> Callable[[Callable[..., Any]], Any]:

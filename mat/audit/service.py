@@ -155,7 +155,8 @@ def record_read(
 
 
 def record_refusal(err: Any) -> None:
-    """Roll back the refused request's work and store only the refusal (who, what, which rule)."""
+    """Roll back the refused request's work and store only the refusal (who, what, which rule,
+    and the patient it concerned: ``err.patient_id``, see ``mat.errors.concerning_patient``)."""
     try:
         db.session.rollback()
         if has_request_context() and request.path.startswith("/static/"):
@@ -178,7 +179,7 @@ def record_refusal(err: Any) -> None:
             outcome="refused",
             rules=dict.fromkeys(v.rule for v in err.violations),
             detail=detail,
-            patient_id=g.get("audit_patient_id"),
+            patient_id=getattr(err, "patient_id", None),
         )
         db.session.commit()
     except Exception as exc:  # the refusal answer must still reach the user

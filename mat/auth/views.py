@@ -22,14 +22,14 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from mat.audit.service import record, record_refusal
+from mat.audit.service import record
 from mat.auth import credentials
 from mat.auth.access import ANY_ROLE, public, roles_required
 from mat.auth.api import LOGIN_FAILURE_LIMIT, failed_sign_in
 from mat.auth.sessions import end, renew, seconds_left, touch
 from mat.clock import clinic_now
 from mat.config import SESSION_IDLE
-from mat.errors import MatError
+from mat.errors import MatError, answer_refusal
 from mat.extensions import limiter
 from mat.frame import frame_context
 from mat.navigation import entries_for
@@ -77,28 +77,21 @@ def _safe_next(target: str | None) -> str:
     return url_for("auth.home")
 
 
-def _refused_on_page(err: MatError) -> int:
-    """A refusal the page shows itself (next to the form): audited here, as the error handler
-    would, with what the refusal itself must keep (a failed password's count)."""
-    record_refusal(err)
-    g.refusal_recorded = True
-    return err.status
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(LOGIN_FAILURE_LIMIT, methods=["POST"], deduct_when=failed_sign_in)
 @public
 def login() -> Any:
     form = LoginForm()
-    status = 200
     if form.validate_on_submit():
         try:
             user = credentials.check_password(
                 form.username.data or "", form.password.data or "", clinic_now(), purpose="sign_in"
             )
         except MatError as err:
+            # Shown next to the form, audited as the error handler would, with what the refusal
+            # itself must keep (a failed password's count: ``err.on_refusal``).
             form.password.errors = [err.message]  # type: ignore[assignment]
-            status = _refused_on_page(err)
+            return answer_refusal(err, lambda: render_template("login.html", form=form))
         else:
             renew(session)  # a new session id from here on: one planted before is worthless
             login_user(user)
@@ -109,7 +102,7 @@ def login() -> Any:
     if request.method == "GET" and request.args.get("idle") == "1":
         # Sent here by the idle notice (static/idle.js) when the session ended.
         flash("You were signed out after 15 minutes without activity. Sign in again.", "info")
-    return render_template("login.html", form=form), status
+    return render_template("login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
@@ -155,7 +148,9 @@ def password_reset() -> Any:
             except MatError as err:
                 messages = [m for ms in err.fields.values() for m in ms] or [err.message]
                 form.code.errors = messages  # type: ignore[assignment]
-                status = _refused_on_page(err)
+                return answer_refusal(
+                    err, lambda: render_template("password_reset.html", form=form)
+                )
             else:
                 flash("Your new password is set; sign in with it.", "success")
                 return redirect(url_for("auth.login"))

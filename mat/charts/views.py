@@ -17,7 +17,6 @@ from flask import (
     current_app,
     flash,
     g,
-    make_response,
     redirect,
     render_template,
     request,
@@ -25,7 +24,6 @@ from flask import (
 )
 from marshmallow import Schema, ValidationError
 
-from mat.audit.service import record_refusal
 from mat.auth.access import roles_required
 from mat.charts.reading import read_chart
 from mat.charts.svg import dose_chart
@@ -33,7 +31,14 @@ from mat.clock import clinic_now, clinic_zone
 from mat.dosing import safety
 from mat.dosing.models import Hold
 from mat.dosing.schemas import ReasonIn
-from mat.errors import InvalidInput, MatError, NotFound, flatten_field_errors, respond
+from mat.errors import (
+    InvalidInput,
+    MatError,
+    NotFound,
+    answer_refusal,
+    flatten_field_errors,
+    respond,
+)
 from mat.extensions import db
 from mat.orders.schemas import DiscontinueIn
 from mat.orders.service import discontinue_order, get_order
@@ -85,25 +90,26 @@ def _clinic_time(at: datetime) -> str:
 @bp.errorhandler(MatError)
 def refused(err: MatError) -> Any:
     """A refused write is shown again on its page with what to do, status 409/422; the work is
-    rolled back and the refusal stored once (as ``respond`` does). Anything else: ``respond``."""
+    rolled back and the refusal stored once (``answer_refusal``, as ``respond`` does); a refused
+    write names the chart's patient. Anything else: ``respond``."""
     patient_id = (request.view_args or {}).get("patient_id")
     if request.method == "POST" and request.endpoint == "charts.search" and err.status == 422:
-        record_refusal(err)
-        g.refusal_recorded = True
-        page = render_template("charts/search.html", q="", patients=None, error=err)
-        return make_response(page, err.status)
+        return answer_refusal(
+            err, lambda: render_template("charts/search.html", q="", patients=None, error=err)
+        )
     if request.method != "POST" or patient_id is None or err.status not in (409, 422):
         return respond(err)
-    g.audit_patient_id = g.get("audit_patient_id", patient_id)
-    record_refusal(err)
-    g.refusal_recorded = True
-    if db.session.get(Patient, patient_id) is None:
-        return make_response(render_template("error.html", error=err), err.status)
-    if request.endpoint and request.endpoint.startswith("charts.order"):
-        from mat.charts.order_views import refused_order_page
 
-        return refused_order_page(patient_id, err)
-    return chart_page(patient_id, error=err, status=err.status)
+    def page() -> Any:
+        if db.session.get(Patient, patient_id) is None:
+            return render_template("error.html", error=err)
+        if request.endpoint and request.endpoint.startswith("charts.order"):
+            from mat.charts.order_views import refused_order_page
+
+            return refused_order_page(patient_id, err)
+        return chart_page(patient_id, error=err, status=err.status)
+
+    return answer_refusal(err.concerning(patient_id), page)
 
 
 # ---- reading ------------------------------------------------------------------------------

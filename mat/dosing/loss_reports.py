@@ -25,9 +25,9 @@ from sqlalchemy import select
 from mat.audit.service import record
 from mat.auth.models import User
 from mat.dosing.corrections import get_dose
-from mat.dosing.models import TakeHomeLoss, TakeHomeLossReview
+from mat.dosing.models import Dose, TakeHomeLoss, TakeHomeLossReview
 from mat.dosing.situation import lock_patient
-from mat.errors import Conflict, InvalidInput, NotFound
+from mat.errors import Conflict, InvalidInput, NotFound, concerning_patient
 from mat.extensions import db
 from mat.patients.service import get_patient
 
@@ -44,6 +44,11 @@ def patient_losses(patient_id: int) -> list[TakeHomeLoss]:
 
 def report_loss(dose_id: int, data: dict[str, Any], by: User, now: datetime) -> TakeHomeLoss:
     dose = get_dose(dose_id)
+    with concerning_patient(dose.patient_id):  # its refusals name the dose's patient
+        return _report_loss(dose, data, by, now)
+
+
+def _report_loss(dose: Dose, data: dict[str, Any], by: User, now: datetime) -> TakeHomeLoss:
     lock_patient(dose.patient_id)
     db.session.refresh(dose)  # a report or correction stored while we waited for the lock
     get_patient(dose.patient_id, audit_read=False)
@@ -100,6 +105,11 @@ def review_loss(loss_id: int, data: dict[str, Any], by: User, now: datetime) -> 
     loss = db.session.get(TakeHomeLoss, loss_id)
     if loss is None:
         raise NotFound(f"No loss report with id {loss_id}.", code="loss_report_not_found")
+    with concerning_patient(loss.patient_id):  # its refusals name the report's patient
+        return _review_loss(loss, data, by, now)
+
+
+def _review_loss(loss: TakeHomeLoss, data: dict[str, Any], by: User, now: datetime) -> TakeHomeLoss:
     lock_patient(loss.patient_id)
     db.session.refresh(loss)
     get_patient(loss.patient_id, audit_read=False)

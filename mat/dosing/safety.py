@@ -16,7 +16,7 @@ from mat.clinic_limits import LATE_ENTRY_DAYS
 from mat.dosing.models import ClinicClosure, DrugScreen, Hold, HoldRelease, WithheldDose
 from mat.dosing.rules import next_due
 from mat.dosing.situation import lock_patient, situation_for
-from mat.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from mat.errors import Conflict, InvalidInput, NotFound, RuleViolation, names_the_patient
 from mat.extensions import db
 from mat.orders.service import patient_orders
 from mat.patients.service import get_patient
@@ -24,6 +24,7 @@ from mat.profiles import Profile
 from mat.violations import Violation
 
 
+@names_the_patient
 def place_hold(patient_id: int, reason: str, by: User, now: datetime) -> Hold:
     patient = get_patient(patient_id, audit_read=False)
     hold = Hold(patient_id=patient.id, reason=reason, set_by=by, set_at=now)
@@ -61,6 +62,7 @@ def release_hold(hold_id: int, reason: str, by: User, now: datetime) -> Hold:
     return hold
 
 
+@names_the_patient
 def withhold_dose(
     patient_id: int, data: dict[str, Any], by: User, now: datetime, profile: Profile
 ) -> WithheldDose:
@@ -107,6 +109,7 @@ def withhold_dose(
     return withheld
 
 
+@names_the_patient
 def record_screen(patient_id: int, data: dict[str, Any], by: User, now: datetime) -> DrugScreen:
     patient = get_patient(patient_id, audit_read=False)
     if data["collected_on"] > now.date():

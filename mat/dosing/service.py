@@ -46,7 +46,7 @@ from mat.dosing.take_home_facts import (
     take_home_days,
     take_home_facts,
 )
-from mat.errors import InvalidInput
+from mat.errors import InvalidInput, names_the_patient
 from mat.orders.models import Order
 from mat.orders.schedule import PlannedDose
 from mat.orders.service import governing_order, patient_orders, schedule_between
@@ -69,6 +69,7 @@ class DosePlan:
     take_home_ceiling_days: int | None = None
 
 
+@names_the_patient
 def dose_plan(patient_id: int, day: date, now: datetime, profile: Profile) -> DosePlan:
     """What is due for ``day`` (the next slot not yet given), or every reason nothing may be."""
     _, orders = patient_with_orders(patient_id, window_start(day))
@@ -136,6 +137,7 @@ def _service_date(data: dict[str, Any], today: date) -> date:
     return day
 
 
+@names_the_patient
 def record_dose(
     patient_id: int, data: dict[str, Any], by: User, now: datetime, profile: Profile
 ) -> Dose:
@@ -211,6 +213,7 @@ def _asked(
     return next((p for p in planned if p.slot == slot), None)
 
 
+@names_the_patient
 def dispense_take_homes(
     patient_id: int,
     dates: list[date],

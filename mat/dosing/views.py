@@ -15,11 +15,10 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
 from marshmallow import Schema, ValidationError
 
-from mat.audit.service import record_refusal
 from mat.auth.access import roles_required
 from mat.clock import clinic_now
 from mat.dosing import safety, service
@@ -27,7 +26,14 @@ from mat.dosing.measures import dose_text, measure_text
 from mat.dosing.models import Dose
 from mat.dosing.schemas import DoseIn, ReasonIn, TakeHomeRequestIn, WithheldIn
 from mat.dosing.window_page import local_time, patient_page, profile
-from mat.errors import Conflict, InvalidInput, MatError, flatten_field_errors, respond
+from mat.errors import (
+    Conflict,
+    InvalidInput,
+    MatError,
+    answer_refusal,
+    flatten_field_errors,
+    respond,
+)
 from mat.extensions import db
 from mat.idempotency import spend_form_token, spent_form_token
 from mat.orders.schedule import mg_text
@@ -57,24 +63,22 @@ def _load(schema: Schema, data: dict[str, Any], message: str) -> dict[str, Any]:
 def refused(err: MatError) -> Any:
     """A refused write is shown on the patient's page, with its rules, status 409/422.
 
-    ``record_refusal`` rolls the work back and stores the refusal once (``g.refusal_recorded``
-    tells ``mat._commit`` it is done), exactly as ``respond`` does for every other page; the page
-    is then read again so the nurse sees what is true now. Anything else (403, 404, ...) is
-    answered by ``respond``.
+    ``answer_refusal`` rolls the work back and stores the refusal once, exactly as ``respond``
+    does for every other page; the page is then read again so the nurse sees what is true now.
+    The refusal concerns the patient of the page (a form refused before any service read them
+    too). Anything else (403, 404, ...) is answered by ``respond``.
     """
     patient_id = (request.view_args or {}).get("patient_id")
     if request.method != "POST" or patient_id is None or err.status not in (409, 422):
         return respond(err)
-    g.audit_patient_id = g.get("audit_patient_id", patient_id)  # a form refused before any read
-    g.witness_refused = err.code == "witness_required"  # counted by the correction's limit
-    record_refusal(err)
-    g.refusal_recorded = True
-    if db.session.get(Patient, patient_id) is None:  # no page to show it on
-        return make_response(render_template("error.html", error=err), err.status)
     checked = set(request.form.getlist("dates"))
-    return patient_page(
-        patient_id, error=err, failed=request.endpoint, status=err.status, checked=checked
-    )
+
+    def page() -> Any:
+        if db.session.get(Patient, patient_id) is None:  # no page to show it on
+            return render_template("error.html", error=err)
+        return patient_page(patient_id, error=err, failed=request.endpoint, checked=checked)
+
+    return answer_refusal(err.concerning(patient_id), page)
 
 
 # ---- reading: the patient's window (the queue and the search: views_queue.py) --------------

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, g, redirect, render_template, request, session, url_for
+from flask import current_app, redirect, render_template, request, session, url_for
 
-from mat.audit.service import record_refusal
 from mat.auth.access import roles_required
 from mat.clock import clinic_now, clinic_zone
 from mat.dosing.queue import (
@@ -25,7 +24,7 @@ from mat.dosing.queue import (
 )
 from mat.dosing.views import _load, bp
 from mat.dosing.window_page import ml_text
-from mat.errors import InvalidInput
+from mat.errors import InvalidInput, answer_refusal
 from mat.orders.schedule import mg_text
 from mat.patients.schemas import PatientSearch
 
@@ -74,10 +73,12 @@ def window() -> Any:
         except InvalidInput as err:
             # A 422 is rolled back whole, so the page shows no patient (whose read would not be
             # audited): only the box again, and what to do.
-            record_refusal(err)
-            g.refusal_recorded = True
-            page = render_template("dosing/queue.html", q="", found=None, queue=None, bad=True)
-            return page, err.status
+            return answer_refusal(
+                err,
+                lambda: render_template(
+                    "dosing/queue.html", q="", found=None, queue=None, bad=True
+                ),
+            )
         if q:
             found = find_for_window(q)  # the search is audited
             if len(found) == 1:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, g, request
+from flask import Response, flash, g, request
 
 from mat.auth.access import roles_required
 from mat.clock import clinic_now
@@ -18,7 +18,7 @@ from mat.dosing.measures import dose_text
 from mat.dosing.schemas import SCREEN_SUBSTANCES, CorrectionIn, DoseIn, ScreenIn
 from mat.dosing.views import _back, _form_number, _load, bp
 from mat.dosing.window_page import local_time, profile
-from mat.errors import InvalidInput, NotFound
+from mat.errors import InvalidInput, NotFound, recorded_refusal
 from mat.extensions import limiter
 from mat.stock.window import current_station
 
@@ -42,9 +42,11 @@ def screen(patient_id: int) -> Any:
     return _back(patient_id)
 
 
-def _witness_refused(response: Any) -> bool:
-    """Only a refused witness counts against the limit (as on the API)."""
-    return response.status_code == 422 and bool(g.get("witness_refused"))
+def _witness_refused(response: Response) -> bool:
+    """Only a refused witness counts against the limit (as on the API): the answer says which
+    refusal it shows (``mat.errors.answer_refusal``)."""
+    refusal = recorded_refusal(response)
+    return refusal is not None and refusal.code == "witness_required"
 
 
 @bp.route("/<int:patient_id>/doses/<int:dose_id>/correct", methods=["POST"])

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from mat.audit.service import record
 from mat.auth.models import User
-from mat.errors import Conflict, InvalidInput
+from mat.errors import Conflict, InvalidInput, names_the_patient
 from mat.extensions import db
 from mat.orders.models import TakeHomeException
 from mat.orders.take_home_plan import ExceptionSpan
@@ -49,6 +49,7 @@ def patient_exceptions(patient_id: int) -> list[TakeHomeException]:
     return list(db.session.scalars(stmt))
 
 
+@names_the_patient
 def record_exception(
     patient_id: int, data: dict[str, Any], by: User, now: datetime
 ) -> TakeHomeException:

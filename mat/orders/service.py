@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from mat.audit.service import record
 from mat.auth.models import User
-from mat.errors import Conflict, InvalidInput, NotFound, RuleViolation
+from mat.errors import Conflict, InvalidInput, NotFound, RuleViolation, names_the_patient
 from mat.extensions import db
 from mat.formulary.models import Medication
 from mat.orders.coverage import governing, status
@@ -172,6 +172,7 @@ def _judge(
     return spec, medication, orders, found
 
 
+@names_the_patient
 def preview_order(
     patient_id: int, data: dict[str, Any], now: datetime, profile: Profile
 ) -> Preview:
@@ -196,6 +197,7 @@ def preview_order(
     return Preview(planned, found)
 
 
+@names_the_patient
 def sign_order(
     patient_id: int, data: dict[str, Any], by: User, now: datetime, profile: Profile
 ) -> Order:
@@ -362,6 +364,7 @@ def discontinue_order(order_id: int, reason: str, by: User, now: datetime) -> Or
     return order
 
 
+@names_the_patient
 def planned_schedule(patient_id: int, start: date, stop: date) -> list[tuple[PlannedDose, Order]]:
     """What the patient's signed orders plan for each date in ``[start, stop]``."""
     get_patient(patient_id)  # 404, and the read of a patient's schedule is audited

@@ -35,7 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from mat.audit.service import record
 from mat.auth.models import User
 from mat.dosing.situation import lock_patient
-from mat.errors import Conflict, InvalidInput
+from mat.errors import Conflict, InvalidInput, names_the_patient
 from mat.extensions import db
 from mat.orders.models import OrderDiscontinuation
 from mat.orders.service import order_status, patient_orders
@@ -100,6 +100,7 @@ def _current(patient: Patient, now: datetime) -> PatientEpisode:
     return first_episode(patient, None, now)
 
 
+@names_the_patient
 def change_patient(patient_id: int, changes: dict[str, Any], by: User, now: datetime) -> Patient:
     """PATCH: level of care, other prescribed substances, and discharge (which ends the episode).
     A discharged patient comes back only through ``readmit``."""
@@ -150,6 +151,7 @@ def _discharge(patient: Patient, by: User, now: datetime) -> None:
     )
 
 
+@names_the_patient
 def readmit(patient_id: int, data: dict[str, Any], by: User, now: datetime) -> Patient:
     """A new episode of care from ``admitted_on``: day 1 again."""
     lock_patient(patient_id)

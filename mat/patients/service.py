@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import g
 from sqlalchemy import or_, select
 
 from mat.audit.service import record, record_read
@@ -53,10 +52,14 @@ def first_episode(patient: Patient, by: User | None, now: datetime) -> PatientEp
 
 
 def get_patient(patient_id: int, *, audit_read: bool = True) -> Patient:
-    g.audit_patient_id = patient_id
+    """The patient; a 404 that names the id it looked for (an auditor sees who tried which id).
+    The work a caller then does for the patient names them in its refusals by running inside
+    ``concerning_patient(patient_id)``."""
     patient = db.session.get(Patient, patient_id)
     if patient is None:
-        raise NotFound(f"No patient with id {patient_id}.", code="patient_not_found")
+        raise NotFound(
+            f"No patient with id {patient_id}.", code="patient_not_found", patient_id=patient_id
+        )
     if audit_read:
         record_read(
             "patient.read", entity_type="patient", entity_id=patient.id, patient_id=patient.id

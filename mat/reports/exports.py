@@ -24,7 +24,7 @@ from sqlalchemy import select
 from mat.audit.service import record
 from mat.auth.models import User
 from mat.clock import clinic_now, clinic_zone
-from mat.errors import Forbidden, InvalidInput
+from mat.errors import Forbidden, InvalidInput, names_the_patient
 from mat.extensions import db
 from mat.formulary.models import Medication
 from mat.patients.service import get_patient
@@ -133,6 +133,7 @@ def log_download(user: User, query: LogQuery, fmt: str, page: str) -> Response:
     return _attachment(body, log_filename(query, fmt), fmt)
 
 
+@names_the_patient
 def history_download(patient_id: int, first: date, last: date, page: str) -> Response:
     """The patient's dosing history as a PDF; 404 for an unknown patient."""
     patient = get_patient(patient_id, audit_read=False)  # the export event is the read's record

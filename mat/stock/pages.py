@@ -12,11 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, g, request
+from flask import Blueprint, request
 from marshmallow import Schema, ValidationError
 
-from mat.audit.service import record_refusal
-from mat.errors import Conflict, InvalidInput, MatError, flatten_field_errors, respond
+from mat.errors import (
+    Conflict,
+    InvalidInput,
+    MatError,
+    answer_refusal,
+    flatten_field_errors,
+    respond,
+)
 from mat.idempotency import form_token_key, spend_form_token, spent_form_token
 from mat.reports.log_rows import amount_text
 
@@ -54,9 +60,8 @@ def show_refusals(bp: Blueprint, pages: dict[str, Page]) -> None:
         page = pages.get(request.endpoint or "")
         if page is None or err.status not in (409, 422):
             return respond(err)
-        record_refusal(err)  # rolls the work back and stores the refusal once
-        g.refusal_recorded = True
-        return page(error=err, status=err.status)
+        # Rolls the work back and stores the refusal once, then shows the page as it is now.
+        return answer_refusal(err, lambda: page(error=err, status=err.status))
 
 
 def amount(value: Any) -> str:

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from mat.auth.access import roles_required
 from mat.clock import clinic_now
 from mat.dosing.views import refused
-from mat.errors import InvalidInput, MatError
+from mat.errors import InvalidInput, MatError, concerning_patient
 from mat.extensions import db
 from mat.patients.service import get_patient
 from mat.stock.bottles import record_bottle_return
@@ -42,6 +42,7 @@ def labels(patient_id: int) -> Any:
         raise InvalidInput(
             "No take-home was handed out to this patient today: there is no label to print.",
             code="no_take_homes",
+            patient_id=patient_id,
         )
     return Response(
         labels_pdf(doses, layout),
@@ -64,8 +65,9 @@ def bottle_returned(patient_id: int) -> Any:
         )
     get_patient(patient_id, audit_read=False)
     station_id = db.session.scalar(select(Station.id).where(Station.code == current_station()))
-    returned = record_bottle_return(
-        int(scanned), g.actor, clinic_now(), patient_id=patient_id, station_id=station_id
-    )
+    with concerning_patient(patient_id):  # a 404 of the dose too, not only what refused() shows
+        returned = record_bottle_return(
+            int(scanned), g.actor, clinic_now(), patient_id=patient_id, station_id=station_id
+        )
     flash(f"Empty bottle of dose {returned.dose_id} returned.", "success")
     return redirect(url_for("dosing.patient_window", patient_id=patient_id), code=303)

@@ -12,7 +12,7 @@ from mat.dosing.models import ClinicClosure
 from mat.extensions import db
 from tests.admin.conftest import form_post, hidden, text_of
 from tests.conftest import TODAY
-from tests.support.checks import count
+from tests.support.checks import audited_refusals, count
 
 CHRISTMAS = date(2026, 12, 25)
 
@@ -60,6 +60,9 @@ def test_a_day_already_closed_is_refused(admin) -> None:
     text = text_of(response)
     assert "The clinic is already closed on 2026-12-25." in text and "duplicate" not in text
     assert count(ClinicClosure) == 1
+    assert audited_refusals() == [
+        (409, "duplicate_closure", None)
+    ]  # audited once, by the admin page
 
 
 def test_dates_out_of_the_api_range_are_refused(admin) -> None:

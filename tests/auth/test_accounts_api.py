@@ -13,7 +13,7 @@ from mat.audit.models import AuditEvent
 from mat.auth.models import PasswordReset, User
 from mat.extensions import db
 from tests.auth.test_pages import csrf_token
-from tests.support.checks import assert_error
+from tests.support.checks import assert_error, audited_refusals
 from tests.support.factories import PASSWORD
 
 
@@ -256,6 +256,8 @@ def test_the_reset_page_refuses_a_mismatch_and_a_wrong_code(api, client, staff) 
         data={**base, "repeat": "something else", "csrf_token": csrf_token(client)},
     )
     assert mismatch.status_code == 422 and "differ" in mismatch.get_data(as_text=True)
+    # No service refused it: the commit hook records the page's 4xx, once.
+    assert audited_refusals() == [(422, "http_422", None)]
     wrong = client.post(
         "/password-reset",
         data={
@@ -267,3 +269,4 @@ def test_the_reset_page_refuses_a_mismatch_and_a_wrong_code(api, client, staff) 
     )
     assert wrong.status_code == 401 and "reset code is wrong" in wrong.get_data(as_text=True)
     assert token_of(client, "nurse1")
+    assert audited_refusals()[1:] == [(401, "bad_reset_code", None)]  # audited once, by the page

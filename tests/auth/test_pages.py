@@ -7,6 +7,7 @@ import pytest
 from flask import Flask
 
 from mat.auth.access import roles_required
+from tests.support.checks import audited_refusals
 from tests.support.factories import PASSWORD
 
 
@@ -56,6 +57,9 @@ def test_wrong_password_shows_the_form_again_with_401(client, staff) -> None:
     response = sign_in(client, "nurse1", "wrong-password")
     assert response.status_code == 401
     assert "Wrong username or password" in response.get_data(as_text=True)
+    assert audited_refusals() == [
+        (401, "bad_credentials", None)
+    ]  # audited once, by the sign-in page
     assert client.get("/").status_code == 302
 
 

@@ -18,7 +18,7 @@ from mat.patients.models import Patient
 from tests.auth.test_pages import sign_in
 from tests.conftest import TODAY
 from tests.imports.bodies import one_patient_body
-from tests.support.checks import count
+from tests.support.checks import audited_refusals, count
 from tests.support.sealing import sealed
 
 
@@ -71,6 +71,7 @@ def test_a_too_long_search_is_said_in_plain_words(doc) -> None:
     assert response.status_code == 422
     body = text(response)
     assert "at most 80 characters" in body and "Length must be" not in body
+    assert audited_refusals() == [(422, "invalid_input", None)]  # once, by the search page
 
 
 @pytest.mark.parametrize("username", ["nurse1", "audit", "boss"])
@@ -180,6 +181,8 @@ def test_release_without_a_reason_is_refused_in_plain_words(
     body = text(response)
     assert "Write the reason in a few words" in body and "Length must" not in body
     assert db.session.get(Hold, hold_id).release is None
+    # Audited once, naming the chart's patient (refused before any service read them).
+    assert audited_refusals() == [(422, "invalid_input", patient.id)]
 
 
 def test_a_hold_of_another_patient_is_not_released_here(

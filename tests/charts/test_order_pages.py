@@ -17,7 +17,7 @@ from mat.orders.models import Order
 from tests.auth.test_pages import sign_in
 from tests.charts.test_chart_pages import csrf, text
 from tests.conftest import TODAY
-from tests.support.checks import count
+from tests.support.checks import audited_refusals, count
 
 TITRATION = {
     "medication": "METH-10MGML",
@@ -99,6 +99,7 @@ def test_sign_without_the_justification_is_refused(doc, patient) -> None:
     assert "The order was not signed" in again and 'name="justification"' in again
     assert "Sign this order" in again  # the preview is shown again, ready to sign
     assert count(Order) == 0
+    assert audited_refusals() == [(422, "order_blocked", patient.id)]  # once, naming the patient
 
 
 def test_sign_with_the_justification_signs_what_was_previewed(doc, patient) -> None:

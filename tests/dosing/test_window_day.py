@@ -229,6 +229,20 @@ def test_a_correction_is_refused_in_plain_words(nurse, page, patient, given, fie
     assert count(DoseCorrection) == 0
 
 
+def test_failed_witness_passwords_are_limited_but_other_refusals_are_not(
+    nurse, page, patient, given
+) -> None:
+    window = page()
+    for _ in range(12):  # a correction without its reason: never locks the window out
+        assert correct(nurse, patient, given, window, reason="").status_code == 422
+    statuses = [
+        correct(nurse, patient, given, window, witness_password="guess-123456").status_code
+        for _ in range(11)
+    ]
+    assert statuses[:10] == [422] * 10 and statuses[10] == 429
+    assert count(DoseCorrection) == 0
+
+
 def test_a_dose_of_another_patient_is_not_corrected_here(nurse, page, factory, given) -> None:
     other = factory.patient(family_name="Elsewhere")
     response = correct(nurse, other, given, page())

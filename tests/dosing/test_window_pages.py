@@ -17,7 +17,7 @@ from mat.dosing.models import Dose, Hold, WithheldDose
 from mat.extensions import db
 from tests.auth.test_pages import sign_in
 from tests.conftest import TODAY
-from tests.support.checks import count
+from tests.support.checks import audited_refusals, count
 
 FRIDAY, SATURDAY, SUNDAY = (TODAY + timedelta(days=n) for n in (4, 5, 6))
 
@@ -123,6 +123,7 @@ def test_a_search_term_with_invisible_controls_is_refused(nurse, patient) -> Non
     response = search(nurse, "Smith\u202e")
     assert response.status_code == 422
     assert not _searches()
+    assert audited_refusals() == [(422, "invalid_input", None)]  # once, by the search box
 
 
 def _searches() -> list[AuditEvent]:
@@ -186,6 +187,7 @@ def test_a_second_press_of_the_same_form_records_nothing(nurse, window, patient,
     assert patient.mrn in page  # shown on the patient's page, not a bare error page
     assert count(Dose) == 1
     assert [e.rules for e in refusals()] == ["already_dosed"]  # audited once
+    assert audited_refusals() == [(409, "already_dosed", patient.id)]  # naming the patient
 
 
 def test_a_second_window_gets_already_dosed(nurse, window, patient, sign_order) -> None:
@@ -236,6 +238,8 @@ def test_a_hold_blocks_the_dose_and_hides_the_give_button(
 def test_a_hold_needs_a_reason(nurse, window, patient) -> None:
     response = post(nurse, patient, "hold", {"reason": "  "}, window())
     assert response.status_code == 422 and count(Hold) == 0
+    # Refused before any service read the patient: the page's patient is named all the same.
+    assert audited_refusals() == [(422, "invalid_input", patient.id)]
 
 
 def test_a_withheld_dose_needs_a_reason(nurse, window, patient, sign_order) -> None:

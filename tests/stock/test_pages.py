@@ -14,7 +14,7 @@ from mat.stock.records import BottleReturn, StockCount
 from tests.auth.test_pages import sign_in
 from tests.dosing.test_window_pages import flashed, give_form, hidden
 from tests.stock.conftest import NEXT_YEAR, SATURDAY
-from tests.support.checks import count
+from tests.support.checks import audited_refusals, count
 from tests.support.factories import PASSWORD
 
 METH = "METH-10MGML"
@@ -70,6 +70,7 @@ def test_a_refused_receipt_is_shown_with_its_rule_and_the_values_kept(client, st
     assert "stock_receipt" in text and "witness's username or password is wrong" in text
     assert 'value="Mallinckrodt"' in text and "wrong-password-123" not in text
     assert count(StockReceipt) == 0
+    assert [r[0] for r in audited_refusals()] == [422]  # audited once, by the stock page
 
 
 @pytest.mark.parametrize(
@@ -186,6 +187,17 @@ def test_a_bottle_of_another_patient_is_refused_without_naming_them(
     text = page_text(response)
     assert "another patient" in text and "Elsewhere" not in text
     assert count(BottleReturn) == 0
+    # Audited once, naming the patient whose window it was (not the bottle's patient).
+    assert [(r[0], r[2]) for r in audited_refusals()] == [(422, patient.id)]
+
+
+def test_labels_when_none_was_handed_out_today_are_refused_naming_the_patient(
+    client, staff, patient
+) -> None:
+    signed_in(client, "nurse1")
+    response = client.get(f"/window/{patient.id}/labels?layout=sheet")
+    assert response.status_code == 422 and "no label to print" in page_text(response)
+    assert audited_refusals() == [(422, "no_take_homes", patient.id)]
 
 
 def test_the_window_gives_a_solid_form_in_units_from_its_lot(
