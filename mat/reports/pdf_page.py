@@ -184,23 +184,24 @@ class ReportCanvas:
 
     def cells(self, cells: Iterable[tuple[float, str, str, float]]) -> None:
         """Texts ``(x from the left margin, text, font, size)`` on the current line's baseline,
-        already fitted, in one PDF text object: a table row costs one object, not one per cell,
-        and the font is named only where it changes. Each run of a text (body font, CJK font)
-        starts where the previous one's width ends, as ``draw_text`` places them."""
-        text = self.canvas.beginText()
-        current: tuple[str, float] | None = None
+        already fitted: the row of a table. Each cell is its own PDF text object, as
+        ``drawString`` writes it (text extractors, pypdf's layout mode among them, space the
+        columns by these objects), without what ``drawString`` adds per call: measuring the
+        text again and setting the font on the canvas. Each run of a text (body font, CJK
+        font) starts where the previous one's width ends, as ``draw_text`` places them."""
         for x, cell, font, size in cells:
-            at = self.left + x
             pieces = runs(cell, font)
+            if not pieces:
+                continue
+            at = self.left + x
+            text = self.canvas.beginText()
             for n, (piece, name) in enumerate(pieces, 1):
-                if current != (name, size):
-                    text.setFont(name, size)
-                    current = (name, size)
+                text.setFont(name, size)
                 text.setTextOrigin(at, self.y)
                 text.textLine(piece)  # the cursor's move to the next line is never used
                 if n < len(pieces):
                     at += stringWidth(piece, name, size)
-        self.canvas.drawText(text)
+            self.canvas.drawText(text)
 
     def shade(self, height: float) -> None:
         """A grey band behind the line about to be written (survives black-and-white print)."""
