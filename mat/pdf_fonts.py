@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from html import escape
 from pathlib import Path
 
@@ -54,6 +54,7 @@ RIGHT_TO_LEFT = {"R", "AL", "AN"}
 # Marks that must be shaped onto the letter before them; NFC has already composed the ones
 # that have a precomposed form (é, ễ, が).
 COMBINING = {"Mn", "Mc", "Me"}
+_PRINTABLE_ASCII = range(0x20, 0x7F)
 # Whitespace the layout handles (a reason's line breaks print as spaces in a table cell).
 LAYOUT_WHITESPACE = {"\n", "\t", "\r"}
 
@@ -87,6 +88,14 @@ class Fonts:
         if font == CJK_FONT:
             return ord(char) in self._cjk_covered
         return ord(char) in self.covered[font]
+
+    @cached_property
+    def _prints_ascii(self) -> dict[str, bool]:
+        return {name: set(_PRINTABLE_ASCII) <= codes for name, codes in self.covered.items()}
+
+    def prints_ascii(self, font: str) -> bool:
+        """Whether ``font`` (a body font) has every printable ASCII character."""
+        return self._prints_ascii.get(font, False)
 
     def font_for(self, char: str, font: str) -> str:
         if self.prints(char, font) or char.isspace():
@@ -139,6 +148,15 @@ FONT, BOLD = FONTS.regular, FONTS.bold
 def runs(text: str, font: str) -> list[tuple[str, str]]:
     """``text`` cut into ``(piece, font name)`` runs: ``font`` where it has the glyph, the CJK
     font where only that one has it."""
+    if text and text.isascii() and text.isprintable() and FONTS.prints_ascii(font):
+        # Nearly every cell of a report (MRNs, codes, amounts, times): one run, found without
+        # looking at each character (a month's log has about a million of them).
+        return [(text, font)]
+    return list(_mixed_runs(text, font))
+
+
+@lru_cache(maxsize=1024)  # the same few names, over and over
+def _mixed_runs(text: str, font: str) -> tuple[tuple[str, str], ...]:
     pieces: list[tuple[str, str]] = []
     for char in text:
         chosen = FONTS.font_for(char, font)
@@ -146,20 +164,23 @@ def runs(text: str, font: str) -> list[tuple[str, str]]:
             pieces[-1] = (pieces[-1][0] + char, chosen)
         else:
             pieces.append((char, chosen))
-    return pieces
+    return tuple(pieces)
 
 
+@lru_cache(maxsize=8192)  # a report measures the same cells (names, codes, amounts) again and again
 def text_width(text: str, font: str, size: float) -> float:
     return sum(stringWidth(piece, name, size) for piece, name in runs(text, font))
 
 
 def draw_text(canvas: Canvas, x: float, y: float, text: str, font: str, size: float) -> None:
     """Draw ``text`` starting at ``x``, run by run; leaves ``font`` set on the canvas."""
-    for piece, name in runs(text, font):
+    pieces = runs(text, font)
+    for piece, name in pieces:
         canvas.setFont(name, size)
         canvas.drawString(x, y, piece)
         x += stringWidth(piece, name, size)
-    canvas.setFont(font, size)
+    if len(pieces) != 1 or pieces[0][1] != font:
+        canvas.setFont(font, size)
 
 
 def draw_text_right(

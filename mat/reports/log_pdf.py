@@ -25,8 +25,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import BinaryIO
 
+from mat.pdf_fonts import BOLD, FONT, text_width
 from mat.reports.log_rows import LogEntry, LogQuery, LogRow, amount_text
-from mat.reports.pdf_page import TEXT_WIDTH, PageFrame, ReportCanvas, wrap
+from mat.reports.pdf_page import TEXT_WIDTH, PageFrame, ReportCanvas, fit, wrap
 
 LINE = 11.0
 # (title, x from the left margin, width, right-aligned): 523 pt, the width A4 allows.
@@ -43,6 +44,10 @@ TABLE = (
     ("Flags", 417, TEXT_WIDTH - 417, False),  # "LATE entered 11-17 10:00", bold 7 pt: 103
 )
 FLAG_SIZE = 7.0
+# Where a row's cells go, worked out once: (x, width a left-aligned cell is fitted to, the right
+# edge of a right-aligned one), the flag's column apart.
+COLUMNS = tuple((x, width - 3, x + width if right else None) for _, x, width, right in TABLE[:-1])
+_, FLAGS_X, FLAGS_WIDTH, _ = TABLE[-1]
 _, PATIENT_X, _PATIENT_COLUMN, _ = TABLE[2]
 PATIENT_WIDTH = _PATIENT_COLUMN - 3
 
@@ -196,7 +201,7 @@ class _LogLayout:
                 pdf.shade(LINE)
             pdf.y += LINE * (len(names) - 1)
         time = "" if row.late_entry and not row.correction_kind else f"{row.dispensed_at:%H:%M}"
-        cells = (
+        texts = (
             time,
             row.patient_mrn,
             names[0],
@@ -207,16 +212,18 @@ class _LogLayout:
             row.lot or "",
             "" if row.dose_id is None else str(row.dose_id),
         )
-        for (_, x, width, right), cell in zip(TABLE, cells, strict=False):
-            if right:
-                pdf.text_right(x + width, cell)
-            else:
-                pdf.text(x, cell, width=width - 3)
-        _, x, width, _ = TABLE[-1]
-        pdf.text(x, flag, bold=marked, width=width, size=FLAG_SIZE)
+        cells = [
+            (right - text_width(text, FONT, 8), text, FONT, 8.0)
+            if right is not None
+            else (x, fit(text, width, FONT, 8), FONT, 8.0)
+            for (x, width, right), text in zip(COLUMNS, texts, strict=True)
+        ]
+        font = BOLD if marked else FONT
+        cells.append((FLAGS_X, fit(flag, FLAGS_WIDTH, font, FLAG_SIZE), font, FLAG_SIZE))
+        pdf.cells(cells)
         for more in names[1:]:
             pdf.y -= LINE
-            pdf.text(PATIENT_X, more)
+            pdf.cells([(PATIENT_X, more, FONT, 8.0)])
         pdf.y -= LINE
 
     def close_block(self) -> None:

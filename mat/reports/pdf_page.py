@@ -9,15 +9,18 @@ last one, so the rows are read once (no second pass that could see a different d
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import BinaryIO
 
 from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4, LETTER
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from mat.pdf_fonts import BOLD, FONT, draw_text, draw_text_right, text_width
+from mat.pdf_fonts import BOLD, FONT, draw_text, draw_text_right, runs, text_width
 
 PAGE_SIZES: dict[str, tuple[float, float]] = {"letter": LETTER, "a4": A4}
 MARGIN = 36.0  # half an inch: inside what office printers can print on both papers
@@ -33,6 +36,7 @@ PART2_NOTICE = (
 _TOTAL_FORM = "mat_page_total"
 
 
+@lru_cache(maxsize=8192)  # a column's cells repeat: MRNs, names, codes
 def fit(text: str, width: float, font: str = FONT, size: float = 8) -> str:
     """``text`` cut with an ellipsis to ``width`` points: a long name never runs into the next
     column."""
@@ -46,6 +50,11 @@ def fit(text: str, width: float, font: str = FONT, size: float = 8) -> str:
 def wrap(text: str, width: float, font: str = FONT, size: float = 8) -> list[str]:
     """``text`` in lines of at most ``width`` points, broken at spaces (inside a word only when
     the word alone is too long): a patient's name is printed whole, never cut."""
+    return list(_wrapped(text, width, font, size))
+
+
+@lru_cache(maxsize=4096)  # a log prints each patient's name every day
+def _wrapped(text: str, width: float, font: str, size: float) -> tuple[str, ...]:
     lines: list[str] = []
     current = ""
     for word in text.split(" "):
@@ -62,7 +71,7 @@ def wrap(text: str, width: float, font: str = FONT, size: float = 8) -> list[str
                 current = ""
             current += char
     lines.append(current)
-    return lines
+    return tuple(lines)
 
 
 class TotalPagesCanvas(Canvas):
@@ -172,6 +181,27 @@ class ReportCanvas:
     def text_right(self, x: float, text: str, *, size: float = 8, bold: bool = False) -> None:
         font = BOLD if bold else FONT
         draw_text_right(self.canvas, self.left + x, self.y, text, font, size)
+
+    def cells(self, cells: Iterable[tuple[float, str, str, float]]) -> None:
+        """Texts ``(x from the left margin, text, font, size)`` on the current line's baseline,
+        already fitted: the row of a table. Each cell is its own PDF text object, as
+        ``drawString`` writes it (text extractors, pypdf's layout mode among them, space the
+        columns by these objects), without what ``drawString`` adds per call: measuring the
+        text again and setting the font on the canvas. Each run of a text (body font, CJK
+        font) starts where the previous one's width ends, as ``draw_text`` places them."""
+        for x, cell, font, size in cells:
+            pieces = runs(cell, font)
+            if not pieces:
+                continue
+            at = self.left + x
+            text = self.canvas.beginText()
+            for n, (piece, name) in enumerate(pieces, 1):
+                text.setFont(name, size)
+                text.setTextOrigin(at, self.y)
+                text.textLine(piece)  # the cursor's move to the next line is never used
+                if n < len(pieces):
+                    at += stringWidth(piece, name, size)
+            self.canvas.drawText(text)
 
     def shade(self, height: float) -> None:
         """A grey band behind the line about to be written (survives black-and-white print)."""
