@@ -27,29 +27,32 @@ from typing import BinaryIO
 
 from mat.pdf_fonts import BOLD, FONT, text_width
 from mat.reports.log_rows import LogEntry, LogQuery, LogRow, amount_text
-from mat.reports.pdf_page import TEXT_WIDTH, PageFrame, ReportCanvas, fit, wrap
+from mat.reports.pdf_page import TEXT_WIDTH, PageFrame, ReportCanvas, wrap
 
 LINE = 11.0
 # (title, x from the left margin, width, right-aligned): 523 pt, the width A4 allows.
 TABLE = (
-    ("Time", 0, 28, False),  # "23:59" whole (23 pt), and a gap before the MRN
-    ("MRN", 28, 59, False),  # "BULK-000004" whole (55 pt)
-    ("Patient", 87, 78, False),
-    ("Product", 165, 64, False),  # "METH-10MGML" whole (60 pt)
-    ("Mode", 229, 47, False),  # "take-home" whole in DejaVu Sans 8 pt (43 pt)
-    ("mg", 276, 26, True),
-    ("Qty", 302, 36, True),  # "12.5 mL", "2 film"
-    ("Lot", 344, 43, False),  # a 6 pt gap after Qty keeps the columns apart
-    ("Dose #", 387, 30, False),  # 6 digits whole
-    ("Flags", 417, TEXT_WIDTH - 417, False),  # "LATE entered 11-17 10:00", bold 7 pt: 103
+    ("Time", 0, 28, False),  # "23:59" (23 pt), and a gap before the MRN
+    ("MRN", 28, 60, False),  # "BENCH-00069" on one line (57 pt)
+    ("Patient", 88, 73, False),  # "Nguyễn, Łukasz" on one line (64 pt)
+    ("Product", 161, 64, False),  # "METH-10MGML" on one line (60 pt)
+    ("Mode", 225, 47, False),  # "take-home" on one line in DejaVu Sans 8 pt (43 pt)
+    ("mg", 272, 26, True),
+    ("Qty", 298, 36, True),  # "12.5 mL", "2 film"
+    ("Lot", 340, 43, False),  # a 6 pt gap after Qty keeps the columns apart
+    ("Dose #", 383, 37, False),  # 6 digits on one line (31 pt)
+    ("Flags", 420, TEXT_WIDTH - 420, False),  # "LATE entered 11-17 10:00", bold 7 pt: 103
 )
 FLAG_SIZE = 7.0
 # Where a row's cells go, worked out once: (x, width a left-aligned cell is fitted to, the right
 # edge of a right-aligned one), the flag's column apart.
 COLUMNS = tuple((x, width - 3, x + width if right else None) for _, x, width, right in TABLE[:-1])
 _, FLAGS_X, FLAGS_WIDTH, _ = TABLE[-1]
-_, PATIENT_X, _PATIENT_COLUMN, _ = TABLE[2]
-PATIENT_WIDTH = _PATIENT_COLUMN - 3
+# Nothing of a row is ever cut (21 CFR 1304.24: an inspector matches a row to its patient, lot
+# and dose by these texts): a text wider than its column goes on over further lines of the row.
+# The widths above only decide what usually fits on one line.
+WRAPPED = tuple(i for i, (_, _, right) in enumerate(COLUMNS) if right is None)
+FLAGS = len(COLUMNS)  # the flags' key among a row's wrapped texts
 
 
 @dataclass
@@ -122,6 +125,22 @@ def quantity_text(row: LogRow) -> str:
     return f"{amount_text(row.units)} {row.dosage_form}" if row.units is not None else ""
 
 
+def row_texts(row: LogRow) -> tuple[str, ...]:
+    """The texts of a row's columns, in ``TABLE`` order (the flags apart)."""
+    time = "" if row.late_entry and not row.correction_kind else f"{row.dispensed_at:%H:%M}"
+    return (
+        time,
+        row.patient_mrn,
+        row.patient_name,
+        row.product,
+        row.mode.replace("_", "-"),
+        amount_text(row.amount_mg),
+        quantity_text(row),
+        row.lot or "",
+        "" if row.dose_id is None else str(row.dose_id),
+    )
+
+
 def flags(entry: LogEntry) -> tuple[str, bool]:
     """The row's flag text, and whether it marks a late entry or a correction."""
     row = entry.row
@@ -154,13 +173,17 @@ class _LogLayout:
 
     def entry(self, entry: LogEntry) -> None:
         key = (entry.row.dispensed_on, entry.dispenser_id)
-        names = wrap(entry.row.patient_name, PATIENT_WIDTH)
+        texts = row_texts(entry.row)
+        flag, marked = flags(entry)
+        wrapped = {i: wrap(texts[i], COLUMNS[i][1]) for i in WRAPPED}
+        wrapped[FLAGS] = wrap(flag, FLAGS_WIDTH, BOLD if marked else FONT, FLAG_SIZE)
+        lines = max(len(w) for w in wrapped.values())
         if key != self.block:
             self.close_block()
             self.open_block(key, entry)
-        elif self.pdf.ensure(LINE * len(names)):
+        elif self.pdf.ensure(LINE * lines):
             self.block_heading(continued=True)
-        self.row(entry, names)
+        self.row(marked, texts, wrapped, lines)
         _add(self.day_totals, entry)
         _add(self.totals, entry)
         row = entry.row
@@ -190,40 +213,31 @@ class _LogLayout:
         pdf.rule()
         pdf.y -= LINE - 2
 
-    def row(self, entry: LogEntry, names: list[str]) -> None:
-        """One log row; a long patient name goes on as many lines as it needs (whole)."""
-        pdf, row = self.pdf, entry.row
-        flag, marked = flags(entry)
+    def row(
+        self, marked: bool, texts: tuple[str, ...], wrapped: dict[int, list[str]], lines: int
+    ) -> None:
+        """One log row on ``lines`` lines: a wrapped text goes on as many as it needs."""
+        pdf = self.pdf
         if marked:
             pdf.shade(LINE)
-            for _ in names[1:]:  # the band covers the name's further lines too
+            for _ in range(lines - 1):  # the band covers the row's further lines too
                 pdf.y -= LINE
                 pdf.shade(LINE)
-            pdf.y += LINE * (len(names) - 1)
-        time = "" if row.late_entry and not row.correction_kind else f"{row.dispensed_at:%H:%M}"
-        texts = (
-            time,
-            row.patient_mrn,
-            names[0],
-            row.product,
-            row.mode.replace("_", "-"),
-            amount_text(row.amount_mg),
-            quantity_text(row),
-            row.lot or "",
-            "" if row.dose_id is None else str(row.dose_id),
-        )
-        cells = [
-            (right - text_width(text, FONT, 8), text, FONT, 8.0)
-            if right is not None
-            else (x, fit(text, width, FONT, 8), FONT, 8.0)
-            for (x, width, right), text in zip(COLUMNS, texts, strict=True)
-        ]
-        font = BOLD if marked else FONT
-        cells.append((FLAGS_X, fit(flag, FLAGS_WIDTH, font, FLAG_SIZE), font, FLAG_SIZE))
-        pdf.cells(cells)
-        for more in names[1:]:
-            pdf.y -= LINE
-            pdf.cells([(PATIENT_X, more, FONT, 8.0)])
+            pdf.y += LINE * (lines - 1)
+        flag_font = BOLD if marked else FONT
+        for line in range(lines):
+            if line:
+                pdf.y -= LINE
+            cells = []
+            for i, (x, _, right) in enumerate(COLUMNS):  # in column order, as they read
+                if right is not None:
+                    if line == 0:  # an amount: always short, on the row's first line
+                        cells.append((right - text_width(texts[i], FONT, 8), texts[i], FONT, 8.0))
+                elif line < len(wrapped[i]) and wrapped[i][line]:
+                    cells.append((x, wrapped[i][line], FONT, 8.0))
+            if line < len(wrapped[FLAGS]) and wrapped[FLAGS][line]:
+                cells.append((FLAGS_X, wrapped[FLAGS][line], flag_font, FLAG_SIZE))
+            pdf.cells(cells)
         pdf.y -= LINE
 
     def close_block(self) -> None:

@@ -95,3 +95,31 @@ def test_names_outside_latin_1_print_as_written(api, factory, staff, sign_order,
     for response in (history, log):
         assert response.status_code == 200
         assert "Nguyễn, Łukasz" in text_of(response.get_data())
+
+
+def test_the_log_pdf_cuts_nothing_of_a_row(api, factory, staff, sign_order, give) -> None:
+    # 21 CFR 1304.24: an inspector matches a printed row to its patient and dose. An MRN or a
+    # name wider than its column goes on over a further line of the row, never cut with "…".
+    from mat.reports.log_pdf import COLUMNS
+    from mat.reports.pdf_page import wrap
+
+    mrn = "MRN-2026-WESTSIDE-000123"
+    name = "Featherstonehaugh-Cholmondeley, Maximiliana"
+    given, family = name.split(", ")[1], name.split(", ")[0]
+    patient = factory.patient(mrn=mrn, given_name=given, family_name=family)
+    sign_order(patient)
+    assert give(patient, 40).status_code == 201
+    log = api(
+        "get",
+        "/api/v1/reports/dispensing-log?format=pdf&from=2026-11-16&to=2026-11-16",
+        as_=staff["auditor"],
+    )
+    assert log.status_code == 200
+    text = text_of(log.get_data())
+    assert "…" not in text
+    for whole, column in ((mrn, 1), (name, 2)):
+        pieces = wrap(whole, COLUMNS[column][1])
+        assert len(pieces) > 1, whole  # the test is about a text wider than its column
+        assert "".join(pieces).replace(" ", "") == whole.replace(" ", "")
+        for piece in pieces:
+            assert piece in text, (piece, text[:3000])
