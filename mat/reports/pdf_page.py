@@ -184,7 +184,8 @@ class ReportCanvas:
 
     def cells(self, cells: Iterable[tuple[float, str, str, float]]) -> None:
         """Texts ``(x from the left margin, text, font, size)`` on the current line's baseline,
-        already fitted: the row of a table. Each cell is its own PDF text object, as
+        each already made to fit its column (fitted, or one line of a wrapped text): a line of a
+        table's row. Each cell is its own PDF text object, as
         ``drawString`` writes it (text extractors, pypdf's layout mode among them, space the
         columns by these objects), without what ``drawString`` adds per call: measuring the
         text again and setting the font on the canvas. Each run of a text (body font, CJK
