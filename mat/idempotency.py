@@ -18,11 +18,11 @@ import json
 import secrets
 from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
+from functools import cache, wraps
 from typing import Any, TypeVar
 
 from flask import Response, g, request
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint, select
+from sqlalchemy import ForeignKey, Select, String, Text, UniqueConstraint, bindparam, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mat.audit.service import record
@@ -69,10 +69,16 @@ def _fingerprint() -> str:
 
 
 def _stored(key: str) -> IdempotentRequest | None:
-    stmt = select(IdempotentRequest).where(
-        IdempotentRequest.user_id == g.actor.id, IdempotentRequest.key == key
+    return db.session.scalar(_stored_statement(), {"user_id": g.actor.id, "key": key})
+
+
+@cache
+def _stored_statement() -> Select[tuple[IdempotentRequest]]:
+    """Built once per process with bound parameters: every recorded dose asks it."""
+    return select(IdempotentRequest).where(
+        IdempotentRequest.user_id == bindparam("user_id", type_=IdempotentRequest.user_id.type),
+        IdempotentRequest.key == bindparam("key", type_=IdempotentRequest.key.type),
     )
-    return db.session.scalar(stmt)
 
 
 def _replay(stored: IdempotentRequest, fingerprint: str) -> Response:

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
-from sqlalchemy import delete, insert, select, text, true
+from sqlalchemy import Select, delete, insert, select, text, true
 from sqlalchemy.orm import Session
 
 from mat.audit.models import AuditEvent, StagedRead
@@ -64,19 +65,7 @@ def take_staged_and_head(
             text("SELECT pg_advisory_xact_lock(:key), set_config(:name, 'on', true)"),
             {"key": lock_key, "name": SETTING},
         )
-        sealed = delete(TABLE).returning(*TABLE.c).cte("sealed")
-        head = select(
-            select(AuditEvent.hash)
-            .order_by(AuditEvent.id.desc())
-            .limit(1)
-            .scalar_subquery()
-            .label("head")
-        ).subquery("chain_head")
-        rows = (
-            session.execute(select(head.c.head, sealed).select_from(head.outerjoin(sealed, true())))
-            .mappings()
-            .all()
-        )
+        rows = session.execute(_seal_and_head_statement()).mappings().all()
         taken = [{c.name: row[c.name] for c in TABLE.c} for row in rows if row["id"] is not None]
         return sorted(taken, key=lambda row: row["id"]), rows[0]["head"]
     # SQLite: the caller holds the process lock (one writer at a time).
@@ -86,6 +75,21 @@ def take_staged_and_head(
         select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)
     ).scalar_one_or_none()
     return sorted(taken, key=lambda row: row["id"]), head
+
+
+@cache
+def _seal_and_head_statement() -> Select[Any]:
+    """PostgreSQL's delete-and-head statement, built once per process: building it and its
+    cache key was about 0.15 ms of every chained write's CPU."""
+    sealed = delete(TABLE).returning(*TABLE.c).cte("sealed")
+    head = select(
+        select(AuditEvent.hash)
+        .order_by(AuditEvent.id.desc())
+        .limit(1)
+        .scalar_subquery()
+        .label("head")
+    ).subquery("chain_head")
+    return select(head.c.head, sealed).select_from(head.outerjoin(sealed, true()))
 
 
 @contextmanager

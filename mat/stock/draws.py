@@ -27,8 +27,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import Select, and_, bindparam, exists, select
 
 from mat.auth.models import User
 from mat.dosing.models import Dose, DoseCorrection
@@ -49,20 +51,8 @@ DRAW_TRIES = 3
 def _stock_at(station_code: str, medication_id: int) -> tuple[Station, bool, list[LotStock]]:
     """The station (422 if unknown), whether the product's stock is tracked at all, and the
     product's lots holding stock at the station: one statement."""
-    tracked = exists().where(Lot.medication_id == medication_id)
     rows = db.session.execute(
-        select(Station, tracked, Lot.id, Lot.lot_number, Lot.expires_on, StockBalance.on_hand)
-        .select_from(Station)
-        .outerjoin(
-            StockBalance,
-            and_(
-                StockBalance.station_id == Station.id,
-                StockBalance.on_hand > 0,
-                StockBalance.lot_id.in_(select(Lot.id).where(Lot.medication_id == medication_id)),
-            ),
-        )
-        .outerjoin(Lot, Lot.id == StockBalance.lot_id)
-        .where(Station.code == station_code)
+        _stock_statement(), {"station_code": station_code, "medication_id": medication_id}
     ).all()
     if not rows:
         raise InvalidInput(
@@ -75,6 +65,28 @@ def _stock_at(station_code: str, medication_id: int) -> tuple[Station, bool, lis
         if lot is not None
     ]
     return rows[0][0], bool(rows[0][1]), lots
+
+
+@cache
+def _stock_statement() -> Select[Any]:
+    """Built once per process with bound parameters (``station_code``, ``medication_id``):
+    building it and its cache key was about 0.2 ms of every recorded dose's CPU."""
+    medication_id = bindparam("medication_id", type_=Lot.medication_id.type)
+    tracked = exists().where(Lot.medication_id == medication_id)
+    return (
+        select(Station, tracked, Lot.id, Lot.lot_number, Lot.expires_on, StockBalance.on_hand)
+        .select_from(Station)
+        .outerjoin(
+            StockBalance,
+            and_(
+                StockBalance.station_id == Station.id,
+                StockBalance.on_hand > 0,
+                StockBalance.lot_id.in_(select(Lot.id).where(Lot.medication_id == medication_id)),
+            ),
+        )
+        .outerjoin(Lot, Lot.id == StockBalance.lot_id)
+        .where(Station.code == bindparam("station_code", type_=Station.code.type))
+    )
 
 
 def draw_for_dose(
