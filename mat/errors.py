@@ -272,6 +272,24 @@ def answer_refusal(err: MatError, page: Callable[[], Any]) -> Response:
     return response
 
 
+# A refused form is shown on its own page again with these statuses: the input or a rule said no
+# (422), or the record changed under it (409). Anything else has nothing to show on the form.
+FORM_REFUSALS = (409, 422)
+
+
+def refused_form(
+    err: MatError, page: Callable[[], Any] | None, *, patient_id: int | None = None
+) -> Response:
+    """The one shape of a page blueprint's ``MatError`` handler: a POSTed form refused with 409
+    or 422 is answered with ``page()`` showing the refusal (``answer_refusal``: rolled back,
+    audited once, the page read again); anything else (a 403, a 404, a GET, a view with no page
+    of its own: ``page`` None) is ``respond``'s. ``patient_id``: the patient whose page shows
+    the refusal, so it concerns them (a form refused before any service read them too)."""
+    if page is None or request.method != "POST" or err.status not in FORM_REFUSALS:
+        return respond(err)
+    return answer_refusal(err.concerning(patient_id), page)
+
+
 def recorded_refusal(response: Response) -> MatError | None:
     """The refusal ``response`` answers if it is already audited (``answer_refusal``), else None."""
     return response.recorded_refusal if isinstance(response, MatResponse) else None

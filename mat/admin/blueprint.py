@@ -17,9 +17,8 @@ from mat.errors import (
     Conflict,
     InvalidInput,
     MatError,
-    answer_refusal,
     flatten_field_errors,
-    respond,
+    refused_form,
 )
 from mat.idempotency import form_token_key, spent_form_token
 from mat.plain_words import plain_message
@@ -36,9 +35,7 @@ FORM_KEY_PREFIX = "admin-form:"
 def refused(err: MatError) -> Any:
     """Roll back, audit the refusal once, and show it on the form's page."""
     page = REFUSAL_PAGES.get(request.endpoint or "")
-    if request.method != "POST" or page is None or err.status not in (409, 422):
-        return respond(err)
-    return answer_refusal(err, lambda: page(err))
+    return refused_form(err, None if page is None else lambda: page(err))
 
 
 def shows_refusals(render: Callable[[MatError], Any]) -> Callable[[Callable[..., Any]], Any]:

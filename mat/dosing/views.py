@@ -30,9 +30,8 @@ from mat.errors import (
     Conflict,
     InvalidInput,
     MatError,
-    answer_refusal,
     flatten_field_errors,
-    respond,
+    refused_form,
 )
 from mat.extensions import db
 from mat.idempotency import spend_form_token, spent_form_token
@@ -61,16 +60,14 @@ def _load(schema: Schema, data: dict[str, Any], message: str) -> dict[str, Any]:
 
 @bp.errorhandler(MatError)
 def refused(err: MatError) -> Any:
-    """A refused write is shown on the patient's page, with its rules, status 409/422.
-
-    ``answer_refusal`` rolls the work back and stores the refusal once, exactly as ``respond``
-    does for every other page; the page is then read again so the nurse sees what is true now.
-    The refusal concerns the patient of the page (a form refused before any service read them
-    too). Anything else (403, 404, ...) is answered by ``respond``.
+    """A refused write is shown on the patient's page, with its rules, status 409/422
+    (``mat.errors.refused_form``: rolled back and audited once, exactly as ``respond`` does for
+    every other page; the page is then read again so the nurse sees what is true now). The
+    refusal concerns the patient of the page. Anything else (403, 404, ...) is ``respond``'s.
     """
     patient_id = (request.view_args or {}).get("patient_id")
-    if request.method != "POST" or patient_id is None or err.status not in (409, 422):
-        return respond(err)
+    if patient_id is None:
+        return refused_form(err, None)
     checked = set(request.form.getlist("dates"))
 
     def page() -> Any:
@@ -78,7 +75,7 @@ def refused(err: MatError) -> Any:
             return render_template("error.html", error=err)
         return patient_page(patient_id, error=err, failed=request.endpoint, checked=checked)
 
-    return answer_refusal(err.concerning(patient_id), page)
+    return refused_form(err, page, patient_id=patient_id)
 
 
 # ---- reading: the patient's window (the queue and the search: views_queue.py) --------------

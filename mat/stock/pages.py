@@ -19,9 +19,8 @@ from mat.errors import (
     Conflict,
     InvalidInput,
     MatError,
-    answer_refusal,
     flatten_field_errors,
-    respond,
+    refused_form,
 )
 from mat.idempotency import form_token_key, spend_form_token, spent_form_token
 from mat.reports.log_rows import amount_text
@@ -58,10 +57,9 @@ def show_refusals(bp: Blueprint, pages: dict[str, Page]) -> None:
     @bp.errorhandler(MatError)
     def refused(err: MatError) -> Any:
         page = pages.get(request.endpoint or "")
-        if page is None or err.status not in (409, 422):
-            return respond(err)
-        # Rolls the work back and stores the refusal once, then shows the page as it is now.
-        return answer_refusal(err, lambda: page(error=err, status=err.status))
+        if page is None:
+            return refused_form(err, None)
+        return refused_form(err, lambda: page(error=err, status=err.status))
 
 
 def amount(value: Any) -> str:
