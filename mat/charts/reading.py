@@ -20,8 +20,8 @@ from mat.dosing.tolerance import missed_before
 from mat.extensions import db
 from mat.orders.models import Order
 from mat.orders.schedule import WEEKDAYS, mg_text
-from mat.orders.service import active_among, order_status, patient_orders
-from mat.patients.episodes import episodes_answer
+from mat.orders.service import OrderWithStatus, active_among, order_status, patient_orders
+from mat.patients.episodes import episode_summaries
 from mat.patients.service import get_patient
 from mat.profiles import Profile
 from mat.reports.history import History, read_history
@@ -179,7 +179,7 @@ def read_chart(patient_id: int, now: datetime, profile: Profile) -> dict[str, An
     first = today - timedelta(days=CHART_DAYS - 1)
     history = read_history(patient, first, today)
     substance = current.medication.substance if current else None
-    episodes = episodes_answer(patient)
+    episodes = episode_summaries(patient)
     return {
         "patient": patient,
         "plan": plan,
@@ -193,7 +193,7 @@ def read_chart(patient_id: int, now: datetime, profile: Profile) -> dict[str, An
         "holds": open_holds(patient_id),
         "screens": screens(patient_id, substance, patient.other_prescribed_list),
         "losses": loss_report_violations(loss_report_dates(patient_id), today, profile),
-        "orders": [(o, order_status(o, orders, today)) for o in orders],
+        "orders": [OrderWithStatus(o, order_status(o, orders, today)) for o in orders],
         "days": chart_days(history, closures_between(first, today)),
         "suggestion": missed_suggestion(plan, orders, today, profile) if orders else None,
         "mg_text": mg_text,

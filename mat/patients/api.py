@@ -67,4 +67,4 @@ def readmit(data: dict[str, Any], patient_id: int) -> Any:
 
 def _detail(patient: Patient, today: date) -> PatientDetail:
     """The record ``PatientDetailOut`` answers: the patient, its episodes, the features' parts."""
-    return patient_detail(patient, episodes.episodes_answer(patient), today)
+    return patient_detail(patient, episodes.episode_summaries(patient), today)

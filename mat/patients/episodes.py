@@ -26,6 +26,7 @@ Services flush and never commit.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -55,41 +56,40 @@ def episodes_of(patient_id: int) -> list[PatientEpisode]:
     return list(db.session.scalars(stmt))
 
 
-def episodes_answer(patient: Patient) -> list[dict[str, Any]]:
-    """The episodes as the patient record shows them (an implied episode 1 included)."""
+@dataclass(frozen=True)
+class EpisodeSummary:
+    """One episode of care as the record shows it (``EpisodeOut`` serializes it for the API;
+    the chart and the history PDF read it as it is)."""
+
+    number: int
+    admitted_on: date
+    level_of_care: str
+    admitted_by: User | None
+    discharged_on: date | None  # None: not discharged, or discharged before dates were kept
+    discharged_by: User | None
+    discharged: bool
+
+
+def episode_summaries(patient: Patient) -> list[EpisodeSummary]:
+    """The episodes, first admission first (an implied episode 1 when none is written yet)."""
     rows = episodes_of(patient.id)
     if not rows:
-        return [_answer(1, patient.admitted_on, patient.level_of_care, None, None, None)]
+        implied = EpisodeSummary(
+            1, patient.admitted_on, patient.level_of_care, None, None, None, discharged=False
+        )
+        return [implied]
     return [
-        _answer(
+        EpisodeSummary(
             e.number,
             e.admitted_on,
             e.level_of_care,
             e.admitted_by,
-            e.discharge,
+            e.discharge.discharged_on if e.discharge else None,
             e.discharge.by if e.discharge else None,
+            e.discharge is not None,
         )
         for e in rows
     ]
-
-
-def _answer(
-    number: int,
-    admitted_on: date,
-    level: str,
-    admitted_by: User | None,
-    discharge: EpisodeDischarge | None,
-    discharged_by: User | None,
-) -> dict[str, Any]:
-    return {
-        "number": number,
-        "admitted_on": admitted_on,
-        "level_of_care": level,
-        "admitted_by": admitted_by,
-        "discharged": discharge is not None,
-        "discharged_on": discharge.discharged_on if discharge else None,
-        "discharged_by": discharged_by,
-    }
 
 
 def _current(patient: Patient, now: datetime) -> PatientEpisode:

@@ -94,10 +94,10 @@ class EpisodeOut(Schema):
     number = fields.Integer()
     admitted_on = fields.Date()
     level_of_care = fields.String()
-    admitted_by = fields.Function(lambda e: _signer(e["admitted_by"]))
+    admitted_by = fields.Function(lambda e: _signer(e.admitted_by))
     discharged = fields.Boolean()
     discharged_on = fields.Date(allow_none=True)  # null: not discharged, or date not recorded
-    discharged_by = fields.Function(lambda e: _signer(e["discharged_by"]))
+    discharged_by = fields.Function(lambda e: _signer(e.discharged_by))
 
 
 def _signer(user: Any) -> dict[str, Any] | None:

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mat.patients.models import Patient
+
+if TYPE_CHECKING:  # the episodes module reads orders, a feature built on this package
+    from mat.patients.episodes import EpisodeSummary
 
 DetailPart = Callable[[Patient, date], Any]
 
@@ -28,10 +31,10 @@ class PatientDetail:
     """A patient record as ``PatientDetailOut`` answers it."""
 
     patient: Patient
-    episodes: list[dict[str, Any]]  # patients.episodes.episodes_answer
+    episodes: list[EpisodeSummary]
     parts: dict[str, Any]  # one answer per DETAIL_PARTS name, already in the contract's shape
 
 
-def patient_detail(patient: Patient, episodes: list[dict[str, Any]], today: date) -> PatientDetail:
+def patient_detail(patient: Patient, episodes: list[EpisodeSummary], today: date) -> PatientDetail:
     parts = {name: part(patient, today) for name, part in DETAIL_PARTS.items()}
     return PatientDetail(patient, episodes, parts)

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -23,9 +23,12 @@ from mat.dosing.situation import doses_between
 from mat.extensions import db
 from mat.orders.exceptions import patient_exceptions
 from mat.orders.models import Order, TakeHomeException
-from mat.orders.service import order_status, patient_orders, schedule_between
+from mat.orders.service import OrderWithStatus, order_status, patient_orders, schedule_between
 from mat.patients.models import Patient
 from mat.violations import Violation
+
+if TYPE_CHECKING:  # the episodes read the orders feature, which reads this module's peers
+    from mat.patients.episodes import EpisodeSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +43,13 @@ class History:
     patient: Patient
     first: date
     last: date
-    orders: list[tuple[Order, str]]  # with their status on ``last``, newest first
+    orders: list[OrderWithStatus]  # with their status on ``last``, newest first
     days: list[DayDoses]
     doses: list[Dose]
     holds: list[Hold]
     screens: list[DrugScreen]
     withheld: list[WithheldDose]
-    episodes: list[dict[str, Any]] = field(default_factory=list)  # every episode of care
+    episodes: list[EpisodeSummary] = field(default_factory=list)  # every episode of care
     exceptions: list[TakeHomeException] = field(default_factory=list)  # overlapping the doses
     losses: list[TakeHomeLoss] = field(default_factory=list)  # reported in the days
     reminders: list[Violation] = field(default_factory=list)  # drug_screen_frequency on ``last``
@@ -68,7 +71,9 @@ def _covers(order: Order, first: date, last: date) -> bool:
 
 def read_history(patient: Patient, first: date, last: date) -> History:
     orders = patient_orders(patient.id)
-    shown = [(o, order_status(o, orders, last)) for o in orders if _covers(o, first, last)]
+    shown = [
+        OrderWithStatus(o, order_status(o, orders, last)) for o in orders if _covers(o, first, last)
+    ]
     # Take-homes handed out in the range for later days are part of what the patient holds.
     zone = clinic_zone()
     doses = [
@@ -134,7 +139,7 @@ def _since_2024(
 ) -> tuple[list[dict[str, Any]], list[TakeHomeException], list[TakeHomeLoss], list[Violation]]:
     """Episodes of care, SMA-168 exceptions, loss reports and the screen-frequency reminder."""
     from mat.clock import clinic_now
-    from mat.patients.episodes import episodes_answer  # the episodes read the orders feature
+    from mat.patients.episodes import episode_summaries  # the episodes read the orders feature
 
     # As for the doses: take-homes handed out in the range may be for later days.
     until = last + timedelta(days=TAKE_HOME_AHEAD_DAYS)
@@ -159,4 +164,4 @@ def _since_2024(
         profile = current_app.extensions["mat_profile"]
         as_of = min(last, clinic_now().date())
         reminders = screen_frequency_violations(collected, patient.admitted_on, as_of, profile)
-    return episodes_answer(patient), exceptions, losses, reminders
+    return episode_summaries(patient), exceptions, losses, reminders

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.legends import Legend
@@ -40,6 +40,9 @@ from mat.reports.pdf_page import (
     TotalPagesCanvas,
 )
 from mat.stock.rules import quantity_text, units_of
+
+if TYPE_CHECKING:
+    from mat.patients.episodes import EpisodeSummary
 
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=8.5, leading=11)
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=8, leading=10)
@@ -100,8 +103,8 @@ def _demographics(patient: Patient) -> list[Any]:
 def _episodes(history: History) -> list[Any]:
     """Every episode of care: a readmission starts day 1 again, the earlier ones stay."""
     rows = [
-        [f"#{e['number']}", e["admitted_on"], e["level_of_care"].replace("_", " "),
-         e["admitted_by"].initials if e["admitted_by"] else "",
+        [f"#{e.number}", e.admitted_on, e.level_of_care.replace("_", " "),
+         e.admitted_by.initials if e.admitted_by else "",
          _discharged(e)]
         for e in history.episodes
     ]  # fmt: skip
@@ -110,11 +113,11 @@ def _episodes(history: History) -> list[Any]:
         [48, 80, 110, 30, 255]))  # fmt: skip
 
 
-def _discharged(episode: dict[str, Any]) -> str:
-    if not episode["discharged"]:
+def _discharged(episode: EpisodeSummary) -> str:
+    if not episode.discharged:
         return "current episode"
-    on = episode["discharged_on"]
-    who = episode["discharged_by"]
+    on = episode.discharged_on
+    who = episode.discharged_by
     when = on.isoformat() if on else "date not recorded (before episodes were kept)"
     return f"{when}{' by ' + who.initials if who else ''}"
 
@@ -144,7 +147,8 @@ def _orders(history: History) -> list[Any]:
     flow: list[Any] = [Paragraph("Orders", HEADING)]
     if not history.orders:
         flow.append(_p("No order covered these days.", BODY))
-    for order, status in history.orders:
+    for shown in history.orders:
+        order, status = shown.order, shown.status
         ends = order.end_date.isoformat() if order.end_date else "open-ended"
         title = (
             f"Order #{order.id}: {order.medication.code} {order.kind}, {order.start_date} to "
