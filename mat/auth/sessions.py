@@ -116,7 +116,13 @@ def end_sessions(user_id: int, reason: str, now: datetime) -> int:
 
 
 class ServerSessionInterface(SessionInterface):
-    def open_session(self, app: Flask, request: Request) -> ServerSession:
+    def open_session(self, app: Flask, request: Request) -> ServerSession | None:
+        # The API authenticates by bearer token only and a browser session never speaks for it
+        # (CSRF): an API request opens no session (None: Flask's read-only null session), so
+        # it reads no session row, writes none, sets no cookie, and is not activity that keeps
+        # a browser's session alive. It also spares every API call a second commit.
+        if request.path.startswith("/api/"):
+            return None
         sid = request.cookies.get(self.get_cookie_name(app))
         if not sid or len(sid) > 100:
             return ServerSession()

@@ -127,3 +127,23 @@ def test_wrong_password_on_the_page_keeps_no_session_of_the_user(client, staff) 
     response = sign_in(client, "nurse1", "not-" + PASSWORD)
     assert response.status_code == 401
     assert open_sessions(staff["nurse"].id) == []
+
+
+def test_an_api_call_opens_no_browser_session(api, client, clock, staff) -> None:
+    """The API speaks by bearer token only: a browser's session cookie sent along is neither
+    read nor written (no Set-Cookie, no activity), and alone it is no credential."""
+    from datetime import timedelta
+
+    sign_in(client, "nurse1")
+    (row,) = open_sessions(staff["nurse"].id)
+    seen = row.last_seen_at
+    clock.now += timedelta(minutes=2)  # a page view now would move last_seen_at
+    with_token = api("GET", "/api/v1/me", as_=staff["nurse"])
+    assert with_token.status_code == 200 and with_token.get_json()["username"] == "nurse1"
+    cookie_only = client.get("/api/v1/me")
+    assert cookie_only.status_code == 401
+    for answer in (with_token, cookie_only):
+        assert "Set-Cookie" not in answer.headers
+    db.session.expire_all()
+    assert open_sessions(staff["nurse"].id)[0].last_seen_at == seen
+    assert client.get("/").status_code == 200  # the browser's session is still there
