@@ -34,13 +34,15 @@ LINE = 11.0
 TABLE = (
     ("Time", 0, 28, False),  # "23:59" (23 pt), and a gap before the MRN
     ("MRN", 28, 60, False),  # "BENCH-00069" on one line (57 pt)
-    ("Patient", 88, 73, False),  # "Nguyễn, Łukasz" on one line (64 pt)
-    ("Product", 161, 64, False),  # "METH-10MGML" on one line (60 pt)
-    ("Mode", 225, 47, False),  # "take-home" on one line in DejaVu Sans 8 pt (43 pt)
-    ("mg", 272, 26, True),
-    ("Qty", 298, 36, True),  # "12.5 mL", "2 film"
-    ("Lot", 340, 43, False),  # a 6 pt gap after Qty keeps the columns apart
-    ("Dose #", 383, 37, False),  # 6 digits on one line (31 pt)
+    ("Patient", 88, 70, False),  # "Nguyễn, Łukasz" on one line (64 pt)
+    ("Product", 158, 64, False),  # "METH-10MGML" on one line (60 pt)
+    ("Mode", 222, 47, False),  # "take-home" on one line in DejaVu Sans 8 pt (43 pt)
+    ("mg", 269, 25, True),  # "112.5" (23 pt)
+    # "19.9 mL" (33 pt) leaves 8 pt after the mg's column; Qty was 36 pt wide and a row read
+    # "105 10.5 mL" run together. "11.25 mL" (38 pt), a volume in hundredths, still fits.
+    ("Qty", 294, 41, True),
+    ("Lot", 341, 43, False),  # a 6 pt gap after Qty keeps the columns apart
+    ("Dose #", 384, 36, False),  # 6 digits on one line (31 pt)
     ("Flags", 420, TEXT_WIDTH - 420, False),  # "LATE entered 11-17 10:00", bold 7 pt: 103
 )
 FLAG_SIZE = 7.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from datetime import time, timedelta
+from typing import Any
 
 from pypdf import PdfReader
 
@@ -123,3 +124,41 @@ def test_the_log_pdf_cuts_nothing_of_a_row(api, factory, staff, sign_order, give
         assert "".join(pieces).replace(" ", "") == whole.replace(" ", "")
         for piece in pieces:
             assert piece in text, (piece, text[:3000])
+
+
+def _cells(data: bytes) -> list[tuple[float, str]]:
+    """Each text object of the first page as (x, text): the log draws every cell as its own."""
+    found: list[tuple[float, str]] = []
+
+    def visit(text: str, _cm: Any, tm: Any, _font: Any, _size: Any) -> None:
+        if text.strip():
+            found.append((tm[4], text.strip()))
+
+    PdfReader(io.BytesIO(data)).pages[0].extract_text(visitor_text=visit)
+    return found
+
+
+def test_the_log_pdf_keeps_a_three_digit_dose_apart_from_its_volume(
+    api, factory, staff, sign_order, give, clock
+) -> None:
+    # "105" mg beside "10.5 mL": the volume's column left 3 pt between them, so the row read as
+    # "105 10.5 mL" run together.
+    from mat.pdf_fonts import FONT, text_width
+    from mat.reports.log_pdf import COLUMNS, TABLE
+
+    patient = factory.patient(admitted_on=clock.now.date() - timedelta(days=120))
+    sign_order(patient, dose_mg=105, justification="Stable on this dose for months.")
+    assert give(patient, 105).status_code == 201
+    log = api(
+        "get",
+        "/api/v1/reports/dispensing-log?format=pdf&from=2026-11-16&to=2026-11-16",
+        as_=staff["auditor"],
+    )
+    assert log.status_code == 200
+    cells = {text: x for x, text in _cells(log.get_data())}
+    left = cells["Time"]  # the table's left margin: its first column's title
+    cells = {text: x - left for text, x in cells.items()}
+    titles = [title for title, *_ in TABLE]
+    mg_right = COLUMNS[titles.index("mg")][2]
+    assert cells["105"] + text_width("105", FONT, 8) <= mg_right + 0.5  # right-aligned in mg
+    assert cells["10.5 mL"] - mg_right >= 6, (mg_right, cells)  # a visible gap, not touching
