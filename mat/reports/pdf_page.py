@@ -9,6 +9,7 @@ last one, so the rows are read once (no second pass that could see a different d
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,9 +49,15 @@ def fit(text: str, width: float, font: str = FONT, size: float = 8) -> str:
 
 
 def wrap(text: str, width: float, font: str = FONT, size: float = 8) -> list[str]:
-    """``text`` in lines of at most ``width`` points, broken at spaces (inside a word only when
-    the word alone is too long): a patient's name is printed whole, never cut."""
+    """``text`` in lines of at most ``width`` points, broken at spaces; a word wider than the
+    column alone is broken after a hyphen ("Featherstonehaugh-" / "Cholmondeley"), and inside a
+    part only when the part alone is still too wide: a patient's name is printed whole, never
+    cut, and a word that fits a line (a date, an MRN) is never split."""
     return list(_wrapped(text, width, font, size))
+
+
+# A word's parts that may end a line: each run of text up to and including its hyphens.
+_AFTER_HYPHENS = re.compile(r"[^-]*-+|[^-]+")
 
 
 @lru_cache(maxsize=4096)  # a log prints each patient's name every day
@@ -65,11 +72,18 @@ def _wrapped(text: str, width: float, font: str, size: float) -> tuple[str, ...]
         if current:
             lines.append(current)
         current = ""
-        for char in word:  # a word wider than the column: break it where it must
-            if text_width(current + char, font, size) > width and current:
+        for part in _AFTER_HYPHENS.findall(word):  # a word wider than the column
+            if text_width(current + part, font, size) <= width:
+                current += part
+                continue
+            if current:
                 lines.append(current)
-                current = ""
-            current += char
+            current = ""
+            for char in part:  # a part wider than the column: break it where it must
+                if text_width(current + char, font, size) > width and current:
+                    lines.append(current)
+                    current = ""
+                current += char
     lines.append(current)
     return tuple(lines)
 
