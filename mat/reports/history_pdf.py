@@ -11,6 +11,7 @@ frame as the dispensing log.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -25,7 +26,7 @@ from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, T
 
 from mat.clock import clinic_zone
 from mat.patients.models import Patient
-from mat.pdf_fonts import paragraph_markup
+from mat.pdf_fonts import paragraph_markup, text_width
 from mat.reports.history import History, read_history, warnings_of
 from mat.reports.log_rows import amount_text
 from mat.reports.pdf_page import (
@@ -50,6 +51,11 @@ HEADING = ParagraphStyle("heading", fontName=BOLD, fontSize=11, leading=14, spac
                          spaceAfter=4)  # fmt: skip
 PLANNED, GIVEN = Color(0.55, 0.55, 0.55), Color(0.04, 0.36, 0.68)
 GRID = Color(0.8, 0.8, 0.8)
+# The "Dose" column of corrections and loss reports: "#1234567" on one line with its padding (at
+# 40 pt a 6-digit dose number printed as "#28812" over "3"). The doses' lot column holds a
+# 12-character lot number on one line.
+DOSE_NUMBER = 50
+SMALLEST = 6.0  # a cell's word wider than its column is printed smaller, to this size, if it fits
 
 
 def _p(text: str, style: ParagraphStyle = SMALL) -> Paragraph:
@@ -57,9 +63,32 @@ def _p(text: str, style: ParagraphStyle = SMALL) -> Paragraph:
     return Paragraph(paragraph_markup(text, style.fontName), style)
 
 
+def fitted_cell(cell: Any, room: float, smallest: float) -> Any:
+    """A table cell whose longest word (a dose number, a quantity, a code) is wider than ``room``
+    points printed smaller, down to ``smallest``, when that makes the word fit: "#28812" over "3"
+    or "123456" over "7" reads as two numbers. A word too long even then (a 30-character lot) is
+    left at its size for reportlab to break over lines inside the cell (``splitLongWords``): it
+    is never cut and never runs into the next column."""
+    if not isinstance(cell, Paragraph):
+        return cell
+    style = cell.style
+    words = cell.getPlainText().split()
+    widest = max((text_width(w, style.fontName, style.fontSize) for w in words), default=0.0)
+    if widest <= room:
+        return cell
+    size = math.floor(style.fontSize * room / widest * 10) / 10
+    if size < smallest:
+        return cell
+    return Paragraph(cell.text, ParagraphStyle(f"{style.name}-{size}", parent=style, fontSize=size))
+
+
 def _table(header: Sequence[str], rows: list[list[Any]], widths: Sequence[float]) -> Table:
     cells = [[_p(h) for h in header]] + [
-        [cell if isinstance(cell, Flowable) else _p(str(cell)) for cell in row] for row in rows
+        [
+            fitted_cell(cell if isinstance(cell, Flowable) else _p(str(cell)), width - 6, SMALLEST)
+            for cell, width in zip(row, widths, strict=True)
+        ]
+        for row in rows
     ]
     table = Table(cells, colWidths=list(widths), repeatRows=1, hAlign="LEFT")
     table.setStyle(
@@ -96,7 +125,15 @@ def _demographics(patient: Patient) -> list[Any]:
         ["Level of care", patient.level_of_care.replace("_", " "), "Status", patient.status],
     ]  # fmt: skip
     table = Table([[_p(str(c), BODY) for c in row] for row in facts], colWidths=[80, 180, 90, 173])
-    table.setStyle(TableStyle([("FONT", (0, 0), (0, -1), BOLD), ("FONT", (2, 0), (2, -1), BOLD)]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (0, -1), BOLD),
+                ("FONT", (2, 0), (2, -1), BOLD),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),  # "Name" beside a name wrapped over lines
+            ]
+        )
+    )
     return [Paragraph("Patient", HEADING), table]
 
 
@@ -282,7 +319,7 @@ def _records(history: History) -> list[Any]:
     return [
         *_section("Doses", doses, "No doses in these days.", _table(
             ["Date", "Slot", "Mode", "mg", "Qty", "Lot", "By", "Status", "Note"], doses,
-            [58, 36, 52, 34, 42, 50, 28, 74, 149])),
+            [58, 36, 52, 34, 42, 68, 28, 74, 131])),
         *_section("Holds", holds, "No holds in these days.", _table(
             ["Set", "Reason", "By", "Released"], holds, [82, 191, 30, 220])),
         *_section("Drug screens", screens, "No drug screens collected in these days.", _table(
@@ -292,14 +329,14 @@ def _records(history: History) -> list[Any]:
             ["Date", "Reason", "By"], withheld, [70, 420, 33])),
         *_section("Corrections", corrections, "No dose was voided or spilled.", _table(
             ["Dose", "Date", "Kind", "Reason", "By", "Witness", "Recorded"], corrections,
-            [40, 58, 34, 222, 30, 44, 95])),
+            [DOSE_NUMBER, 58, 34, 212, 30, 44, 95])),
         *_section("Take-home exceptions (SMA-168)", exceptions,
                   "No take-home exception covered these days.", _table(
             ["Number", "Approved by", "On", "Dates", "Reason", "By"], exceptions,
             [70, 110, 58, 110, 145, 30])),
         *_section("Take-home loss reports", losses, "No take-home was reported lost.", _table(
             ["Dose", "For", "Kind", "Reported", "Note", "By", "Prescriber's review"], losses,
-            [40, 58, 40, 58, 152, 30, 145])),
+            [DOSE_NUMBER, 58, 40, 58, 142, 30, 145])),
     ]  # fmt: skip
 
 

@@ -9,6 +9,8 @@ last one, so the rows are read once (no second pass that could see a different d
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,9 +50,15 @@ def fit(text: str, width: float, font: str = FONT, size: float = 8) -> str:
 
 
 def wrap(text: str, width: float, font: str = FONT, size: float = 8) -> list[str]:
-    """``text`` in lines of at most ``width`` points, broken at spaces (inside a word only when
-    the word alone is too long): a patient's name is printed whole, never cut."""
+    """``text`` in lines of at most ``width`` points, broken at spaces; a word wider than the
+    column alone is broken after a hyphen ("Featherstonehaugh-" / "Cholmondeley"), and inside a
+    part only when the part alone is still too wide: a patient's name is printed whole, never
+    cut, and a word that fits a line (a date, an MRN) is never split."""
     return list(_wrapped(text, width, font, size))
+
+
+# A word's parts that may end a line: each run of text up to and including its hyphens.
+_AFTER_HYPHENS = re.compile(r"[^-]*-+|[^-]+")
 
 
 @lru_cache(maxsize=4096)  # a log prints each patient's name every day
@@ -65,13 +73,42 @@ def _wrapped(text: str, width: float, font: str, size: float) -> tuple[str, ...]
         if current:
             lines.append(current)
         current = ""
-        for char in word:  # a word wider than the column: break it where it must
-            if text_width(current + char, font, size) > width and current:
+        for part in _AFTER_HYPHENS.findall(word):  # a word wider than the column
+            if text_width(current + part, font, size) <= width:
+                current += part
+                continue
+            if current:
                 lines.append(current)
-                current = ""
-            current += char
+            current = ""
+            for char in part:  # a part wider than the column: break it where it must
+                if text_width(current + char, font, size) > width and current:
+                    lines.append(current)
+                    current = ""
+                current += char
     lines.append(current)
     return tuple(lines)
+
+
+@lru_cache(maxsize=64)  # drawn on every page
+def title_lines(title: str, room: float) -> tuple[float, tuple[str, ...]]:
+    """The page title's size and lines, never cut: it names the patient and MRN of a history on
+    every page. On one line in the ``room`` the printed time leaves (10 pt, 9 pt, or smaller down
+    to 7.5 pt), else on two lines of 7 pt under the clinic's name, the second as wide as the page;
+    smaller only when even that cannot hold it (about 6 pt for a name and an MRN as long as the
+    fields allow). The clinic's name above it may still be cut: it names no patient."""
+    for size in (10.0, 9.0):
+        if text_width(title, BOLD, size) <= room:
+            return size, (title,)
+    shrunk = math.floor(9 * room / text_width(title, BOLD, 9) * 10) / 10
+    if shrunk >= 7.5:
+        return shrunk, (title,)
+    size = 7.0
+    while True:
+        first = wrap(title, room, BOLD, size)[0]  # a prefix of the title
+        rest = wrap(title[len(first) :].lstrip(), TEXT_WIDTH, BOLD, size)
+        if len(rest) == 1 or size <= 3:
+            return size, (first, rest[0]) if rest[0] else (first,)
+        size -= 0.5
 
 
 class TotalPagesCanvas(Canvas):
@@ -121,11 +158,11 @@ class PageFrame:
         c.restoreState()
         printed = "Printed " + self.printed_at.strftime("%Y-%m-%d %H:%M ")
         printed += self.printed_at.tzname() or ""
-        # The title takes what the printed time leaves, a point smaller before it is cut.
         room = TEXT_WIDTH - text_width(printed, FONT, 8) - 12
-        title = f"{self.title}  {self.subtitle}"
-        size = 10 if text_width(title, BOLD, 10) <= room else 9
-        draw_text(c, left, head - 27, fit(title, room, BOLD, size), BOLD, size)
+        size, lines = title_lines(f"{self.title}  {self.subtitle}", room)
+        baselines = (head - 27,) if len(lines) == 1 else (head - 23, head - 31)
+        for line, baseline in zip(lines, baselines, strict=True):
+            draw_text(c, left, baseline, line, BOLD, size)
         c.setFont(FONT, 8)
         c.setFillColor(GREY)
         c.drawRightString(right, head - 27, printed)
@@ -170,13 +207,9 @@ class ReportCanvas:
         self.next_page()
         return True
 
-    def text(
-        self, x: float, text: str, *, size: float = 8, bold: bool = False, width: float = 0
-    ) -> None:
+    def text(self, x: float, text: str, *, size: float = 8, bold: bool = False) -> None:
         """Text at ``x`` (from the left margin) on the current line's baseline."""
-        font = BOLD if bold else FONT
-        shown = fit(text, width, font, size) if width else text
-        draw_text(self.canvas, self.left + x, self.y, shown, font, size)
+        draw_text(self.canvas, self.left + x, self.y, text, BOLD if bold else FONT, size)
 
     def text_right(self, x: float, text: str, *, size: float = 8, bold: bool = False) -> None:
         font = BOLD if bold else FONT

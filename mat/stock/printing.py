@@ -16,7 +16,7 @@ from flask import current_app
 from mat.audit.service import record
 from mat.clock import clinic_zone
 from mat.dosing.models import Dose
-from mat.errors import Conflict, InvalidInput
+from mat.errors import Conflict, InvalidInput, concerning_patient
 from mat.extensions import db
 from mat.patients.models import Patient
 from mat.reports.log_rows import strength_text
@@ -96,9 +96,12 @@ def labels_pdf(doses: Sequence[Dose], layout: str) -> bytes:
 
     for dose in doses:
         check_printable(dose)
+    patients = sorted({dose.patient_id for dose in doses})
     buffer = io.BytesIO()
-    write_labels([label_of(dose) for dose in doses], buffer, layout=layout)
-    for patient_id in sorted({dose.patient_id for dose in doses}):
+    # A label too full to print whole is refused (``label_does_not_fit``) naming its patient.
+    with concerning_patient(patients[0] if len(patients) == 1 else None):
+        write_labels([label_of(dose) for dose in doses], buffer, layout=layout)
+    for patient_id in patients:
         record(
             "dose.label",
             entity_type="dose",

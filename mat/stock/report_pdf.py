@@ -21,7 +21,7 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from mat.clock import clinic_now, clinic_zone
 
 # The history PDF's paragraph helper and styles: every report reads the same.
-from mat.reports.history_pdf import BODY, HEADING, _p
+from mat.reports.history_pdf import BODY, HEADING, _p, fitted_cell
 from mat.reports.log_rows import amount_text
 from mat.reports.pdf_page import (
     FOOTER_HEIGHT,
@@ -37,6 +37,8 @@ from mat.stock.report import StockLine, StockReport
 SMALL = ParagraphStyle("stock-small", fontName=BODY.fontName, fontSize=7, leading=8.5)
 CELL = ParagraphStyle("stock-cell", fontName=BODY.fontName, fontSize=7, leading=8.5)
 NUMBER = ParagraphStyle("stock-number", parent=CELL, alignment=TA_RIGHT)
+SMALLEST = 5.0  # a cell's word wider than its column is printed smaller, to this size, if it fits
+PADDING = 3.0  # left and right of every cell
 # (title, what it sums) of the summary's number columns, in the order of the reconciliation.
 SUMMARY = (
     ("Recv", "received"),
@@ -64,8 +66,13 @@ def _row(texts: list[str], numbers_from: int, style: str = "") -> list[Paragraph
 def _grid(header: list[str], rows: list[list[Paragraph]], numbers_from: int,
           widths: list[float]) -> Table:  # fmt: skip
     """A table like the history PDF's, in 7 pt, its number columns and their titles right."""
+    fitted = [
+        [fitted_cell(cell, width - 2 * PADDING, SMALLEST)
+         for cell, width in zip(row, widths, strict=True)]
+        for row in rows
+    ]  # fmt: skip
     table = Table(
-        [_row(header, numbers_from, "b"), *rows], colWidths=widths, repeatRows=1, hAlign="LEFT"
+        [_row(header, numbers_from, "b"), *fitted], colWidths=widths, repeatRows=1, hAlign="LEFT"
     )
     table.setStyle(
         TableStyle(
@@ -75,8 +82,8 @@ def _grid(header: list[str], rows: list[list[Paragraph]], numbers_from: int,
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
-                ("LEFTPADDING", (0, 0), (-1, -1), 3),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("LEFTPADDING", (0, 0), (-1, -1), PADDING),
+                ("RIGHTPADDING", (0, 0), (-1, -1), PADDING),
             ]
         )
     )
