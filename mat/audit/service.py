@@ -25,10 +25,11 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from flask import current_app, g, has_app_context, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import Insert, event, insert
 from sqlalchemy.orm import Session
 
 from mat.audit.chain import canonical, event_hash
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x6D6174  # "mat"
 _sqlite_chain_lock = threading.Lock()
 WRITER_WAIT_SECONDS = 30  # a writer stuck longer than this is a bug: fail loudly, never hang
+EVENTS = AuditEvent.__table__
 PENDING = "mat_audit_pending"
 LOCKED = "mat_audit_sqlite_lock"
 # The columns a staged read shares with the event it becomes (all its columns but its id).
@@ -241,15 +243,36 @@ def _chain(session: Session, pending: list[PendingEvent]) -> int:
     for item in pending:
         digests = object_digests(item.records)
         contents.append(_fields(item) | {"records": canonical(digests) if digests else ""})
-    events = []
+    rows = []
     for fields in contents:
         digest = event_hash(keys.current, prev, fields)
-        events.append(AuditEvent(prev_hash=prev, hash=digest, scheme=keys.scheme, **fields))
+        rows.append({**fields, "prev_hash": prev, "hash": digest, "scheme": keys.scheme})
         prev = digest
-    session.add_all(events)
-    session.flush()
-    checkpoint_if_due(session, keys, events[-1].id, prev, events[-1].at)
+    head_id = _insert_events(session, rows)
+    checkpoint_if_due(session, keys, head_id, prev, rows[-1]["at"])
     return len(sealed)
+
+
+def _insert_events(session: Session, rows: list[dict[str, Any]]) -> int:
+    """Insert the chained events in chain order (ids ascend with it: ``verify`` walks by id)
+    and return the last one's id. A Core insert: the session's unit of work (which the events
+    never need: nothing reads them back as objects) was a tenth of a recorded dose's CPU."""
+    if len(rows) == 1:
+        return int(session.execute(_insert_one(), rows[0]).scalar_one())
+    ids = session.execute(_insert_many(), rows).scalars().all()
+    return int(ids[-1])
+
+
+@cache
+def _insert_one() -> Insert:
+    return insert(EVENTS).returning(EVENTS.c.id)
+
+
+@cache
+def _insert_many() -> Insert:
+    # sort_by_parameter_order: the ids come back in the rows' order (SQLAlchemy batches the
+    # rows on PostgreSQL and inserts them one a statement where it cannot keep the order).
+    return insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True)
 
 
 def hold_writer_lock(session: Session) -> None:
