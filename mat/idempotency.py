@@ -8,7 +8,10 @@ with a different request is refused (422), because it is almost always a client 
 
 When two copies of one request race, the second waits on the patient lock, then meets the
 first's dose and is refused with a ``Conflict``; it then finds the key the first stored and
-replays its answer instead.
+replays its answer instead. Work that no rule refuses twice (a receipt: the second copy waits
+on the stock balance's row, then adds to it again) runs to the end instead, and its key's insert
+fails on the unique key once the first commits: it is rolled back and the first's answer
+replayed the same way (it was a 500).
 """
 
 from __future__ import annotations
@@ -22,7 +25,18 @@ from functools import cache, wraps
 from typing import Any, TypeVar
 
 from flask import Response, g, request
-from sqlalchemy import ForeignKey, Select, String, Text, UniqueConstraint, bindparam, select
+from sqlalchemy import (
+    ForeignKey,
+    Insert,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    insert,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from mat.audit.service import record
@@ -81,6 +95,27 @@ def _stored_statement() -> Select[tuple[IdempotentRequest]]:
     )
 
 
+def _keep(key: str, fingerprint: str, response: Response) -> None:
+    """Store the answer with its key, at once (a Core insert: the session's unit of work, which
+    never reads the row back, cost more than the statement on every recorded dose)."""
+    db.session.execute(
+        _keep_statement(),
+        {
+            "user_id": g.actor.id,
+            "key": key,
+            "fingerprint": fingerprint,
+            "status": response.status_code,
+            "body": response.get_data(as_text=True),
+            "created_at": utcnow(),
+        },
+    )
+
+
+@cache
+def _keep_statement() -> Insert:
+    return insert(IdempotentRequest.__table__)
+
+
 def _replay(stored: IdempotentRequest, fingerprint: str) -> Response:
     if stored.fingerprint != fingerprint:
         raise InvalidInput(
@@ -124,16 +159,17 @@ def idempotent(view: F) -> F:
                 raise
             return _replay(stored, fingerprint)
         if isinstance(response, Response) and 200 <= response.status_code < 300:
-            db.session.add(
-                IdempotentRequest(
-                    user_id=g.actor.id,
-                    key=key,
-                    fingerprint=fingerprint,
-                    status=response.status_code,
-                    body=response.get_data(as_text=True),
-                )
-            )
-            db.session.flush()
+            try:
+                _keep(key, fingerprint, response)
+            except IntegrityError:
+                # The twin stored the key first. Work no rule refuses twice (a receipt) gets
+                # here instead of to a Conflict: this copy's work is rolled back with the failed
+                # insert and the twin's answer replayed (module notes).
+                db.session.rollback()
+                stored = _stored(key)
+                if stored is None:
+                    raise
+                return _replay(stored, fingerprint)
         return response
 
     return wrapper  # type: ignore[return-value]
