@@ -28,7 +28,8 @@ from mat.audit.service import record
 from mat.auth.models import ApiToken, PasswordReset, User
 from mat.auth.sessions import end_sessions
 from mat.errors import InvalidInput, MatError, TooManyRequests, Unauthorized
-from mat.extensions import db, limiter
+from mat.extensions import db
+from mat.web_extensions import limiter
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
