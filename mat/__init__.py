@@ -34,15 +34,20 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     the core alone. The web's imports (its blueprints, their schemas, flask-smorest,
     Flask-Limiter, Flask-WTF, Flask-Login) were most of each command's start-up, and no command
     of mat's serves a request. The one group of commands the web part brings, flask-smorest's
-    ``openapi``, completes the app when it is looked up (``OpenAPICommands``).
+    ``openapi``, completes the app when it is looked up (``OpenAPICommands``). Such a process
+    runs one command and ends: what start-up loads is frozen out of the garbage collector's
+    sight (``mat.cli.freeze_start_up``).
     """
-    from mat.cli import OpenAPICommands
+    from mat.cli import OpenAPICommands, freeze_start_up
 
-    app = _core_app(config)
-    if _built_to_find_a_command():
-        app.cli.add_command(OpenAPICommands(app))
-    else:
+    if not _built_to_find_a_command():
+        app = _core_app(config)
         add_web(app)
+        return app
+    freeze_start_up()
+    app = _core_app(config)
+    app.extensions["mat_command_process"] = True
+    app.cli.add_command(OpenAPICommands(app))
     return app
 
 

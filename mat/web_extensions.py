@@ -1,4 +1,4 @@
-"""The extensions only the web needs, created once and bound to the app by ``mat.web.register``.
+"""The extensions only the web needs, created once and bound to the app by ``mat.add_web``.
 
 Apart from ``mat.extensions`` (the database, which every command needs) so that a command
 built without the web part (``mat.create_app``) imports none of them: together ~0.1 s of each
