@@ -105,6 +105,15 @@ def test_a_command_imports_its_group_and_the_models_and_nothing_of_the_web(
     assert report_froze > help_froze  # the models and their mappings too
 
 
+def test_the_db_commands_see_every_table(database_url: str) -> None:
+    """Alembic compares the database with ``db.metadata``: a model not imported would be a table
+    to drop (``db migrate`` would write that migration). ``db check`` fails on any difference."""
+    code, loaded, output = flask(database_url, "db", "check")
+    assert code == 0, output
+    assert "No new upgrade operations detected." in output
+    assert "mat.models" in loaded
+
+
 def test_a_refused_command_still_answers_in_one_sentence(database_url: str, tmp_path: Path) -> None:
     code, loaded, output = flask(
         database_url,
