@@ -105,6 +105,12 @@ def test_a_command_imports_its_group_and_the_models_and_nothing_of_the_web(
     assert report_froze > help_froze  # the models and their mappings too
 
 
+def test_the_user_commands_import_nothing_of_the_web(database_url: str) -> None:
+    code, loaded, output = flask(database_url, "user", "list")
+    assert code == 0, output
+    assert loaded == ["mat.models", "mat.auth.cli"]
+
+
 def test_the_db_commands_see_every_table(database_url: str) -> None:
     """Alembic compares the database with ``db.metadata``: a model not imported would be a table
     to drop (``db migrate`` would write that migration). ``db check`` fails on any difference."""
