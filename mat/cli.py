@@ -6,7 +6,9 @@ Each command is one unit of work: it commits once at the end, like a request.
 
 A group's module is imported when one of its commands is looked up (``GroupImportedOnUse``),
 never by ``flask --help``: the modules import the models, services and schemas they need, and
-every ``flask`` command paid for all of them (start-up, ``mat.create_app``).
+every ``flask`` command paid for all of them (start-up, ``mat.create_app``). In a command's own
+process, what start-up loaded is then frozen out of the garbage collector's sight
+(``freeze_start_up``).
 """
 
 from __future__ import annotations
