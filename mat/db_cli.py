@@ -34,6 +34,10 @@ def bind_migrations(app: Flask) -> None:
         return
     from flask_migrate import Migrate
 
+    # Alembic reads db.metadata (migrations/env.py): every table must be in it, or `db migrate`
+    # would write a migration that drops the tables of the models not yet imported.
+    import mat.models  # noqa: F401
+
     ours = app.cli.commands.get("db")
     Migrate(app, db, directory=str(MIGRATIONS))
     # Migrate registers Flask-Migrate's own `db` group in its place; ours (with `roles`) stays.

@@ -24,7 +24,6 @@ from flask import (
     render_template,
     request,
 )
-from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from mat.violations import Violation
@@ -177,6 +176,8 @@ _HTTP_CODES = {
 
 def from_http_exception(exc: HTTPException) -> MatError:
     """Werkzeug/webargs/Flask-Limiter errors in the contract's terms."""
+    from flask_wtf.csrf import CSRFError  # here: a command imports this module, not Flask-WTF
+
     status = exc.code or 500
     if isinstance(exc, CSRFError):
         return BadRequest(

@@ -1,22 +1,14 @@
-"""The Flask extensions, created once and bound to the app in ``create_app``.
+"""The database extension, created once and bound to the app in ``create_app``.
 
-Flask-Migrate is not here: it imports alembic, which only the ``db`` commands need; it is bound
-to the app when one of them runs (``mat.db_cli``)."""
+Only Flask-SQLAlchemy is here, since every service and command needs it. The extensions only
+the web needs (Flask-Login, Flask-WTF, Flask-Limiter, flask-smorest) are in
+``mat.web_extensions``, imported by the web part of the app alone, so a command does not load
+them. Flask-Migrate is bound when a ``db`` command runs (``mat.db_cli``): it imports alembic."""
 
 from __future__ import annotations
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
-from flask_wtf import CSRFProtect
 
 from mat.database import Base
-from mat.openapi import Api
 
 db = SQLAlchemy(model_class=Base)
-login_manager = LoginManager()
-csrf = CSRFProtect()
-# No default limits: only the calls that guard credentials are limited (see mat/auth/api.py).
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
-api = Api()

@@ -17,7 +17,6 @@ from mat.dosing.models import (
     TakeHomeLossReview,
     WithheldDose,
 )
-from mat.extensions import login_manager
 from mat.formulary.models import Medication
 from mat.idempotency import IdempotentRequest
 from mat.imports.models import Import
@@ -85,7 +84,9 @@ __all__ = [
 
 
 def register(app: Flask) -> None:
+    """How Flask-Login finds the signed-in user (the web part of the app, ``mat.add_web``)."""
     from mat.extensions import db
+    from mat.web_extensions import login_manager
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:

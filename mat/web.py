@@ -9,8 +9,8 @@ from flask import Flask, current_app, request
 from werkzeug.routing import IntegerConverter, Map
 
 from mat.errors import BadRequest
-from mat.extensions import api, csrf
 from mat.patients.views_data import DETAIL_PARTS
+from mat.web_extensions import api, csrf
 
 # Record ids are 32-bit integers on both engines; a larger number in a URL names no record.
 LARGEST_ID = 2**31 - 1

@@ -218,7 +218,7 @@ def upload_app(app: Flask) -> Flask:
     def big_view() -> tuple[str, int]:
         return str(len(request.get_data())), 200
 
-    from mat.extensions import csrf
+    from mat.web_extensions import csrf
 
     for name, view in (("test_default", default_view), ("test_big", big_view)):
         app.add_url_rule(f"/{name}", name, csrf.exempt(view), methods=["POST"])

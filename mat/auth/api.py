@@ -25,8 +25,8 @@ from mat.auth.schemas import (
 )
 from mat.clock import clinic_now
 from mat.database import utcnow
-from mat.extensions import limiter
 from mat.jsonio import ApiBlueprint
+from mat.web_extensions import limiter
 
 blp = ApiBlueprint("auth_api", __name__, url_prefix="/api/v1", description="Sign-in and users")
 

@@ -28,7 +28,7 @@ from mat.audit.service import record
 from mat.auth.models import ApiToken, PasswordReset, User
 from mat.auth.sessions import end_sessions
 from mat.errors import InvalidInput, MatError, TooManyRequests, Unauthorized
-from mat.extensions import db, limiter
+from mat.extensions import db
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
@@ -94,6 +94,8 @@ def _count_failure(user_id: int, now: datetime) -> None:
 
 def _unknown_name_allowed(username: str) -> bool:
     """A try for a username that does not exist: counted like a real account's failures."""
+    from mat.web_extensions import limiter  # a sign-in's: the user commands do not load the web
+
     return limiter.limiter.hit(UNKNOWN_NAME_LIMIT, "mat-unknown-user", username.lower())
 
 

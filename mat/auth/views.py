@@ -30,10 +30,10 @@ from mat.auth.sessions import end, renew, seconds_left, touch
 from mat.clock import clinic_now
 from mat.config import SESSION_IDLE
 from mat.errors import MatError, answer_refusal
-from mat.extensions import limiter
 from mat.frame import frame_context
 from mat.navigation import entries_for
 from mat.stock.counts import variances
+from mat.web_extensions import limiter
 
 bp = Blueprint("auth", __name__)
 

@@ -24,11 +24,11 @@ from mat.dosing.schemas import (
 )
 from mat.dosing.situation import doses_between
 from mat.errors import InvalidInput
-from mat.extensions import limiter
 from mat.idempotency import idempotent
 from mat.jsonio import ApiBlueprint
 from mat.patients.service import get_patient
 from mat.profiles import Profile
+from mat.web_extensions import limiter
 
 blp = ApiBlueprint("dosing_api", __name__, url_prefix="/api/v1", description="The dosing window")
 

@@ -19,8 +19,8 @@ from mat.dosing.schemas import SCREEN_SUBSTANCES, CorrectionIn, DoseIn, ScreenIn
 from mat.dosing.views import _back, _form_number, _load, bp
 from mat.dosing.window_page import local_time, profile
 from mat.errors import InvalidInput, NotFound, recorded_refusal
-from mat.extensions import limiter
 from mat.stock.window import current_station
+from mat.web_extensions import limiter
 
 
 @bp.route("/<int:patient_id>/screens", methods=["POST"])

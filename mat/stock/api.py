@@ -12,7 +12,6 @@ from flask import current_app, g
 
 from mat.auth.access import ANY_ROLE, api_roles
 from mat.clock import clinic_now
-from mat.extensions import limiter
 from mat.idempotency import idempotent
 from mat.jsonio import ApiBlueprint
 from mat.profiles import Profile
@@ -32,6 +31,7 @@ from mat.stock.schemas import (
     TransferOut,
     VarianceQuery,
 )
+from mat.web_extensions import limiter
 
 blp = ApiBlueprint(
     "stock_api", __name__, url_prefix="/api/v1", description="Controlled-substance stock"

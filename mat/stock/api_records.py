@@ -10,7 +10,6 @@ from flask import Response, current_app, g
 from mat.auth.access import ANY_ROLE, api_roles
 from mat.clock import clinic_now
 from mat.dosing.corrections import get_dose
-from mat.extensions import limiter
 from mat.idempotency import idempotent
 from mat.jsonio import ApiBlueprint
 from mat.stock import bottles, dea
@@ -30,6 +29,7 @@ from mat.stock.schemas import (
     TheftLossIn,
     TheftLossOut,
 )
+from mat.web_extensions import limiter
 
 blp = ApiBlueprint(
     "stock_records_api", __name__, url_prefix="/api/v1", description="DEA records and labels"
