@@ -383,11 +383,12 @@ def schedule_between(
     """Planned doses for ``[start, stop]``, each date from the order that governs it, each dose
     with that order. Each order's schedule is worked out once, over the dates it governs."""
     governs: dict[int, list[date]] = {}
+    coverage = [o.coverage for o in orders]  # once, not once a day (``governing_order``)
     day = start
     while day <= stop:
-        found = governing_order(orders, day)
+        found = governing(coverage, day)
         if found is not None:
-            governs.setdefault(found.id, []).append(day)
+            governs.setdefault(found.order_id, []).append(day)
         day += timedelta(days=1)
     by_id = {o.id: o for o in orders}
     planned: list[tuple[PlannedDose, Order]] = []
