@@ -128,6 +128,19 @@ def test_statements_do_not_grow_with_history(client, factory, clock, sign_order,
         assert measured["dose"][1] <= CHECKPOINT_MOST, counts
 
 
+def test_an_idempotency_key_costs_a_dose_two_statements(
+    client, factory, clock, sign_order, staff
+) -> None:
+    """A tablet's Idempotency-Key adds its lookup and the stored answer's insert, no more (the
+    bench's doses carry one: 10 statements on PostgreSQL)."""
+    plain_patient = _history(factory, clock, sign_order, staff, 3)
+    keyed_patient = _history(factory, clock, sign_order, staff, 3)
+    headers = {"Authorization": f"Bearer {factory.token(staff['nurse'])}"}
+    plain = _measure(client, 3, plain_patient.id, headers)["dose"][0]
+    keyed = _measure(client, 3, keyed_patient.id, {**headers, "Idempotency-Key": "tablet-1"})
+    assert keyed["dose"][0] == plain + 2, (plain, keyed)
+
+
 def test_only_orders_that_can_govern_the_window_are_read_and_they_still_govern(
     factory, clock, sign_order, plan
 ) -> None:
