@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Generator, Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
@@ -37,7 +37,7 @@ from mat.audit.chain import (
     legacy_event_hashes,
     utc_text,
 )
-from mat.audit.checkpoints import all_checkpoints
+from mat.audit.checkpoints import Checkpoint, checkpoints_to_check
 from mat.audit.keys import AuditKeys, audit_keys
 from mat.audit.models import GENESIS, AuditEvent
 from mat.audit.records import parse_name, row_digest
@@ -47,29 +47,6 @@ from mat.clock import clinic_zone
 from mat.extensions import db
 
 BATCH = 1000  # recorded rows looked up per IN (...)
-
-
-@dataclass(frozen=True)
-class Checkpoint:
-    through_id: int
-    events: int
-    head_hash: str
-    at: datetime
-    scheme: str
-    signature: str
-    source: str  # "database" or "exported copy"
-
-    @classmethod
-    def from_export(cls, item: dict[str, Any]) -> Checkpoint:
-        return cls(
-            int(item["through_id"]),
-            int(item["events"]),
-            str(item["head_hash"]),
-            datetime.fromisoformat(item["at"]),
-            str(item["scheme"]),
-            str(item["signature"]),
-            "exported copy",
-        )
 
 
 # Per table, the recorded rows a batch's events name: row id -> (digest, the event's id).
@@ -316,13 +293,6 @@ class ChainWalk:
         return min(problems, key=lambda p: p.event_id or 0, default=None)
 
 
-def stored_checkpoints() -> list[Checkpoint]:
-    return [
-        Checkpoint(c.through_id, c.events, c.head_hash, c.at, c.scheme, c.signature, "database")
-        for c in all_checkpoints(db.session)
-    ]
-
-
 def verify_chain(exported: Iterable[dict[str, Any]] = ()) -> ChainReport:
     """Check the whole trail against the stored checkpoints and an exported copy of them."""
     report, _ = verify_chain_part(exported)
@@ -341,7 +311,7 @@ def verify_chain_part(
     from (None once the walk reached the end or found a problem). The counts of a report are
     for the whole walk since the beginning, however many parts it took."""
     seal_staged_reads()  # the reads recorded so far are checked as part of the chain
-    checkpoints = _merged(stored_checkpoints(), [Checkpoint.from_export(c) for c in exported])
+    checkpoints = checkpoints_to_check(db.session, exported)
     walk = ChainWalk(audit_keys(), [UTC, clinic_zone()], checkpoints, start)
     walked_from = walk.count
     problem = _walk(walk, limit)
@@ -388,13 +358,6 @@ def _walk_chunk(walk: ChainWalk, chunk: Generator[Sequence[WalkRow]]) -> _Proble
 def _events_after(event_id: int) -> bool:
     stmt = select(AuditEvent.id).where(AuditEvent.id > event_id).limit(1)
     return db.session.scalar(stmt) is not None
-
-
-def _merged(stored: list[Checkpoint], exported: list[Checkpoint]) -> list[Checkpoint]:
-    """Stored checkpoints, plus the exported ones the database no longer has (the same
-    checkpoint in both is checked once)."""
-    have = {(c.through_id, c.signature) for c in stored}
-    return stored + [c for c in exported if (c.through_id, c.signature) not in have]
 
 
 def verify_chain_on_record(
