@@ -14,6 +14,8 @@ on demand (``flask --app mat audit checkpoint``, for a nightly cron at close of 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -123,3 +125,41 @@ def _forget(session: Session) -> None:
 
 event.listen(Session, "after_commit", _remember)
 event.listen(Session, "after_rollback", _forget)
+
+
+# ---- as verify checks them ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    through_id: int
+    events: int
+    head_hash: str
+    at: datetime
+    scheme: str
+    signature: str
+    source: str  # "database" or "exported copy"
+
+    @classmethod
+    def from_export(cls, item: dict[str, Any]) -> Checkpoint:
+        return cls(
+            int(item["through_id"]),
+            int(item["events"]),
+            str(item["head_hash"]),
+            datetime.fromisoformat(item["at"]),
+            str(item["scheme"]),
+            str(item["signature"]),
+            "exported copy",
+        )
+
+
+def checkpoints_to_check(session: Session, exported: Iterable[dict[str, Any]]) -> list[Checkpoint]:
+    """The stored checkpoints, plus the exported ones the database no longer has (the same
+    checkpoint in both is checked once)."""
+    stored = [
+        Checkpoint(c.through_id, c.events, c.head_hash, c.at, c.scheme, c.signature, "database")
+        for c in all_checkpoints(session)
+    ]
+    have = {(c.through_id, c.signature) for c in stored}
+    kept = [Checkpoint.from_export(item) for item in exported]
+    return stored + [c for c in kept if (c.through_id, c.signature) not in have]

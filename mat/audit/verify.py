@@ -18,58 +18,39 @@ Checkpoints come from the database and, optionally, from an auditor's exported c
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import select
 
 from mat.audit.chain import (
-    KEYED_FIELDS,
     KEYED_PREFIX,
     LEGACY_SCHEME,
     ChainReport,
     checkpoint_signature,
-    event_hash,
+    hmac_hasher,
     legacy_event_hashes,
     utc_text,
 )
-from mat.audit.checkpoints import all_checkpoints
+from mat.audit.checkpoints import Checkpoint, checkpoints_to_check
 from mat.audit.keys import AuditKeys, audit_keys
 from mat.audit.models import GENESIS, AuditEvent
 from mat.audit.records import parse_name, row_digest
 from mat.audit.service import record, seal_staged_reads
+from mat.audit.walk_rows import WalkRow, event_chunks
 from mat.clock import clinic_zone
 from mat.extensions import db
 
 BATCH = 1000  # recorded rows looked up per IN (...)
-WALK_BATCH = 5000  # events fetched per round trip of the walk
-_COLUMNS = ("id", "scheme", "prev_hash", "hash", *KEYED_FIELDS)
 
 
-@dataclass(frozen=True)
-class Checkpoint:
-    through_id: int
-    events: int
-    head_hash: str
-    at: datetime
-    scheme: str
-    signature: str
-    source: str  # "database" or "exported copy"
-
-    @classmethod
-    def from_export(cls, item: dict[str, Any]) -> Checkpoint:
-        return cls(
-            int(item["through_id"]),
-            int(item["events"]),
-            str(item["head_hash"]),
-            datetime.fromisoformat(item["at"]),
-            str(item["scheme"]),
-            str(item["signature"]),
-            "exported copy",
-        )
+# Per table, the recorded rows a batch's events name: row id -> (digest, the event's id).
+Wanted = dict[str, dict[int, tuple[str, int]]]
 
 
 class _Problem(Exception):
@@ -104,6 +85,7 @@ class ChainWalk:
     ):
         self.keys, self.zones = keys, zones
         self.scheme_keys: dict[str, bytes | None] = {}
+        self.hashers: dict[str, Callable[[bytes], str]] = {}  # keyed schemes whose key we have
         self.checkpoints = sorted(checkpoints, key=lambda c: c.through_id)
         self.next_checkpoint = 0
         self.expected_prev = GENESIS
@@ -130,25 +112,60 @@ class ChainWalk:
         ok = ChainReport(True, self.count, None, None, self.matched, self.legacy, self.records)
         return ok if problem is None else ok.failed(problem.event_id, problem.reason)
 
-    def feed(self, rows: Sequence[Any]) -> _Problem | None:
+    def restore(self, progress: Progress) -> None:
+        """Back to the state after an earlier batch, but for the count of rows checked (the
+        records of the batches up to this one were checked since)."""
+        self.last_id, self.expected_prev = progress.last_id, progress.expected_prev
+        self.count, self.legacy, self.keyed = progress.count, progress.legacy, progress.keyed
+        self.matched = progress.matched
+
+    def check_chain(self, rows: Sequence[WalkRow]) -> tuple[Wanted, _Problem | None]:
+        """Check a batch of events up to the first bad one; answers the rows they record (for
+        ``check_records``) and the problem."""
         chain_problem: _Problem | None = None
-        wanted: dict[str, dict[int, tuple[str, int]]] = defaultdict(dict)
+        wanted: Wanted = defaultdict(dict)
+        # The usual event (its link holds, a key this server has, no checkpoint at or before
+        # it) is checked here on locals: per-event method calls and attribute writes were a
+        # tenth of a million-event walk. Anything else, and any mismatch, goes to
+        # ``_check_event`` with the walk's state written back, which names the problem.
+        hashers = self.hashers
+        expected, count, keyed, last_id = self.expected_prev, self.count, self.keyed, self.last_id
+        next_checkpoint = self._next_checkpoint_id()
         for row in rows:
-            # Plain tuples in ``_COLUMNS`` order: by name, a row's attribute lookup cost more
-            # than the event's hash (13 lookups an event, a third of a million-event walk).
-            event_id, scheme, prev_hash, stored_hash, *values = row
-            fields = dict(zip(KEYED_FIELDS, values, strict=True))
-            try:
-                self._check_event(event_id, scheme, prev_hash, stored_hash, fields)
-            except _Problem as problem:
-                chain_problem = problem
-                break
-            recorded = fields["records"]
-            for name, digest in (json.loads(recorded) if recorded else {}).items():
-                table, row_id = parse_name(name)
-                wanted[table][row_id] = (digest, event_id)
-        # A changed row recorded by an earlier event of the batch is the first thing wrong.
-        return self._check_records(wanted) or chain_problem
+            event_id, scheme, prev_hash, stored_hash, content, recorded, _ = row
+            hasher = hashers.get(scheme)
+            if (
+                hasher is not None
+                and prev_hash == expected
+                and event_id < next_checkpoint
+                and content is not None
+                and hasher((prev_hash + content).encode()) == stored_hash
+            ):
+                count += 1
+                keyed += 1
+                expected, last_id = stored_hash, event_id
+            else:
+                self.expected_prev, self.count, self.keyed, self.last_id = (
+                    expected, count, keyed, last_id,
+                )  # fmt: skip
+                try:
+                    self._check_event(row)
+                except _Problem as problem:
+                    chain_problem = problem
+                    break
+                expected, count, keyed, last_id = (
+                    self.expected_prev, self.count, self.keyed, self.last_id,
+                )  # fmt: skip
+                next_checkpoint = self._next_checkpoint_id()
+            if recorded:
+                for name, digest in json.loads(recorded).items():
+                    table, row_id = parse_name(name)
+                    wanted[table][row_id] = (digest, event_id)
+        else:
+            self.expected_prev, self.count, self.keyed, self.last_id = (
+                expected, count, keyed, last_id,
+            )  # fmt: skip
+        return wanted, chain_problem
 
     def finish(self) -> _Problem | None:
         if self.next_checkpoint < len(self.checkpoints):
@@ -161,9 +178,8 @@ class ChainWalk:
             )
         return None
 
-    def _check_event(
-        self, event_id: int, scheme: str, prev_hash: str, stored_hash: str, fields: dict[str, Any]
-    ) -> None:
+    def _check_event(self, row: WalkRow) -> None:
+        event_id, scheme, prev_hash, stored_hash, content, _, fields = row
         self._pass_checkpoints_before(event_id)
         self.count += 1
         self.last_id = event_id
@@ -178,7 +194,11 @@ class ChainWalk:
                 raise _Problem(
                     event_id, "it claims the old unkeyed scheme after keyed events began"
                 )
-            if stored_hash not in legacy_event_hashes(prev_hash, fields, self.zones):
+            if (
+                fields is None
+                or fields["at"] is None
+                or stored_hash not in legacy_event_hashes(prev_hash, fields, self.zones)
+            ):
                 raise _Problem(event_id, "its content does not match its hash")
             self.legacy += 1
         else:
@@ -189,11 +209,18 @@ class ChainWalk:
                     f"it was hashed with a key this server does not have ({scheme}); set "
                     "MAT_AUDIT_KEY or MAT_AUDIT_OLD_KEYS",
                 )
-            if event_hash(key, prev_hash, fields) != stored_hash:
+            hasher = self.hashers.setdefault(scheme, hmac_hasher(key))
+            if content is None or hasher((prev_hash + content).encode()) != stored_hash:
                 raise _Problem(event_id, "its content does not match its hash")
             self.keyed += 1
         self.expected_prev = stored_hash
         self._check_checkpoint_at(event_id, stored_hash)
+
+    def _next_checkpoint_id(self) -> float:
+        """The event id of the next checkpoint to meet (infinity past the last one)."""
+        if self.next_checkpoint < len(self.checkpoints):
+            return self.checkpoints[self.next_checkpoint].through_id
+        return math.inf
 
     def _key(self, scheme: str) -> bytes | None:
         if scheme not in self.scheme_keys:  # a trail has a handful of schemes, asked per event
@@ -236,7 +263,7 @@ class ChainWalk:
             self.matched += 1
             self.next_checkpoint += 1
 
-    def _check_records(self, wanted: dict[str, dict[int, tuple[str, int]]]) -> _Problem | None:
+    def check_records(self, wanted: Wanted) -> _Problem | None:
         problems = []
         for table_name, expected in wanted.items():
             table = db.metadata.tables.get(table_name)
@@ -266,13 +293,6 @@ class ChainWalk:
         return min(problems, key=lambda p: p.event_id or 0, default=None)
 
 
-def stored_checkpoints() -> list[Checkpoint]:
-    return [
-        Checkpoint(c.through_id, c.events, c.head_hash, c.at, c.scheme, c.signature, "database")
-        for c in all_checkpoints(db.session)
-    ]
-
-
 def verify_chain(exported: Iterable[dict[str, Any]] = ()) -> ChainReport:
     """Check the whole trail against the stored checkpoints and an exported copy of them."""
     report, _ = verify_chain_part(exported)
@@ -291,63 +311,53 @@ def verify_chain_part(
     from (None once the walk reached the end or found a problem). The counts of a report are
     for the whole walk since the beginning, however many parts it took."""
     seal_staged_reads()  # the reads recorded so far are checked as part of the chain
-    checkpoints = _merged(stored_checkpoints(), [Checkpoint.from_export(c) for c in exported])
+    checkpoints = checkpoints_to_check(db.session, exported)
     walk = ChainWalk(audit_keys(), [UTC, clinic_zone()], checkpoints, start)
     walked_from = walk.count
-    batches = _event_batches(walk.last_id, limit)
-    try:
-        for batch in batches:
-            problem = walk.feed(batch)
-            if problem is not None:
-                return walk.report(problem), None
-    finally:
-        batches.close()  # the walk may stop at the first bad event: release the cursor now
+    problem = _walk(walk, limit)
+    if problem is not None:
+        return walk.report(problem), None
     if limit is not None and walk.count - walked_from == limit and _events_after(walk.last_id):
         return walk.report(), walk.progress()
     return walk.report(walk.finish()), None
 
 
-def _event_batches(after_id: int, limit: int | None) -> Iterator[Sequence[Any]]:
-    """The events after ``after_id`` in id order, in batches of plain tuples (``_COLUMNS``).
+def _walk(walk: ChainWalk, limit: int | None) -> _Problem | None:
+    """Feed the walk the events after where it stands, a chunk at a time: the links and hashes
+    of a chunk's batches are checked while its events stream in, and the rows they record once
+    the chunk is read (PostgreSQL runs no other statement on a connection during a COPY), batch
+    by batch in order, so the problem named is the one a walk checking each batch whole (links,
+    hashes, then rows) would name."""
+    with closing(event_chunks(walk.last_id, limit)) as chunks:
+        for chunk in chunks:
+            problem = _walk_chunk(walk, chunk)
+            if problem is not None:
+                return problem
+    return None
 
-    On PostgreSQL straight from a psycopg server-side cursor: SQLAlchemy's result rows cost
-    more than the fetch itself (a million events: about 5 s against 2 s), and a walk of the
-    trail is the one place that reads every event. The columns are only text, whole numbers
-    and a timestamptz, which psycopg gives back as the ORM would (an aware datetime). SQLite
-    (the demo engine) goes through SQLAlchemy, whose type turns its stored text into datetimes.
-    """
-    if db.session.get_bind().dialect.name == "postgresql":
-        sql = f"SELECT {', '.join(_COLUMNS)} FROM audit_events WHERE id > %s ORDER BY id"  # noqa: S608 (constant column names)
-        params: tuple[int, ...] = (after_id,)
-        if limit is not None:
-            sql, params = sql + " LIMIT %s", (after_id, limit)
-        raw = db.session.connection().connection.dbapi_connection
-        with raw.cursor(name="mat_audit_walk") as cursor:  # server-side: bounded memory
-            cursor.execute(sql, params)
-            while batch := cursor.fetchmany(WALK_BATCH):
-                yield batch
-        return
-    columns = [AuditEvent.__table__.c[name] for name in _COLUMNS]
-    stmt = select(*columns).where(AuditEvent.id > after_id).order_by(AuditEvent.id)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    result = db.session.execute(stmt.execution_options(yield_per=WALK_BATCH))
+
+def _walk_chunk(walk: ChainWalk, chunk: Generator[Sequence[WalkRow]]) -> _Problem | None:
+    pending: list[tuple[Wanted, _Problem | None, Progress]] = []
     try:
-        yield from result.partitions()
+        for batch in chunk:
+            wanted, chain_problem = walk.check_chain(batch)
+            pending.append((wanted, chain_problem, walk.progress()))
+            if chain_problem is not None:
+                break
     finally:
-        result.close()  # the walk may stop at the first bad event; release the cursor
+        chunk.close()  # the walk may stop at the first bad event: end the read now
+    for wanted, chain_problem, progress in pending:
+        walk.restore(progress)
+        # A changed row recorded by an earlier event of the batch is the first thing wrong.
+        problem = walk.check_records(wanted) or chain_problem
+        if problem is not None:
+            return problem
+    return None
 
 
 def _events_after(event_id: int) -> bool:
     stmt = select(AuditEvent.id).where(AuditEvent.id > event_id).limit(1)
     return db.session.scalar(stmt) is not None
-
-
-def _merged(stored: list[Checkpoint], exported: list[Checkpoint]) -> list[Checkpoint]:
-    """Stored checkpoints, plus the exported ones the database no longer has (the same
-    checkpoint in both is checked once)."""
-    have = {(c.through_id, c.signature) for c in stored}
-    return stored + [c for c in exported if (c.through_id, c.signature) not in have]
 
 
 def verify_chain_on_record(

@@ -12,7 +12,14 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mat.audit.chain import KEYED_FIELDS, canonical, event_hash, keyed_content, utc_text
+from mat.audit.chain import (
+    KEYED_FIELDS,
+    canonical,
+    event_hash,
+    hmac_hasher,
+    keyed_content,
+    utc_text,
+)
 
 KEY = b"k" * 32
 VALUES = st.one_of(
@@ -58,3 +65,9 @@ def test_event_hash_is_the_hmac_of_the_general_text(fields: dict[str, Any], prev
 def test_utc_text_is_the_same_from_any_zone(at: datetime) -> None:
     assert utc_text(at) == at.astimezone(UTC).isoformat(timespec="microseconds")
     assert utc_text(at.astimezone(UTC)) == utc_text(at)
+
+
+@given(st.binary(max_size=200), st.binary(max_size=1000))
+def test_the_verify_s_hasher_is_hmac_sha256(key: bytes, message: bytes) -> None:
+    """Keys shorter than, as long as and longer than a SHA-256 block (64 bytes)."""
+    assert hmac_hasher(key)(message) == hmac.digest(key, message, "sha256").hex()
