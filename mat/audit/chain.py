@@ -160,7 +160,7 @@ class ChainReport:
     reason: str | None = None
     checkpoints: int = 0  # signed checkpoints matched along the chain
     legacy_events: int = 0  # events from before keyed hashing (scheme sha256)
-    records: int = 0  # clinical rows whose recorded digest was checked
+    records: int = 0  # recorded digests of clinical rows checked (a row once per digest a batch)
 
     def failed(self, first_bad: int | None, reason: str) -> ChainReport:
         return ChainReport(

@@ -50,7 +50,8 @@ BATCH = 1000  # recorded rows looked up per IN (...)
 
 
 # Per table, the recorded rows a batch's events name: row id -> (digest, the event's id).
-Wanted = dict[str, dict[int, tuple[str, int]]]
+# table -> row id -> each digest the events recorded of it -> the first event recording that one
+Wanted = dict[str, dict[int, dict[str, int]]]
 
 
 class _Problem(Exception):
@@ -160,7 +161,9 @@ class ChainWalk:
             if recorded:
                 for name, digest in json.loads(recorded).items():
                     table, row_id = parse_name(name)
-                    wanted[table][row_id] = (digest, event_id)
+                    # Every digest a row was recorded with, each at its first event: a row
+                    # changed between two events recording it is caught at the first one.
+                    wanted[table].setdefault(row_id, {}).setdefault(digest, event_id)
         else:
             self.expected_prev, self.count, self.keyed, self.last_id = (
                 expected, count, keyed, last_id,
@@ -268,7 +271,7 @@ class ChainWalk:
         for table_name, expected in wanted.items():
             table = db.metadata.tables.get(table_name)
             if table is None:
-                first = min(event_id for _, event_id in expected.values())
+                first = min(e for digests in expected.values() for e in digests.values())
                 problems.append(_Problem(first, f"it records rows of {table_name}, not a table"))
                 continue
             ids = sorted(expected)
@@ -279,17 +282,21 @@ class ChainWalk:
                     select(table).where(table.c.id.in_(ids[start : start + BATCH]))
                 )
             }
-            for row_id, (digest, event_id) in expected.items():
-                self.records += 1
-                if row_id not in stored:
-                    problems.append(_Problem(event_id, f"{table_name}/{row_id} it records is gone"))
-                elif stored[row_id] != digest:
-                    problems.append(
-                        _Problem(
-                            event_id,
-                            f"{table_name}/{row_id} it records was changed after it was recorded",
+            for row_id, digests in expected.items():
+                for digest, event_id in digests.items():
+                    self.records += 1
+                    if row_id not in stored:
+                        problems.append(
+                            _Problem(event_id, f"{table_name}/{row_id} it records is gone")
                         )
-                    )
+                    elif stored[row_id] != digest:
+                        problems.append(
+                            _Problem(
+                                event_id,
+                                f"{table_name}/{row_id} it records was changed after it was "
+                                "recorded",
+                            )
+                        )
         return min(problems, key=lambda p: p.event_id or 0, default=None)
 
 

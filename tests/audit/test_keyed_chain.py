@@ -308,6 +308,29 @@ def test_a_formulary_strength_changed_later_is_caught(api, staff, patient, sign_
     assert not report.ok and "medications/" in report.reason
 
 
+def test_a_row_changed_between_two_events_recording_it_is_caught_at_the_first(
+    factory, sign_order, give
+) -> None:
+    """The formulary row is recorded with every dose. Changed after the first dose and before the
+    second, the second records the changed row: the first's digest must still be checked (it
+    was not when both fell in one batch of the walk, and the walk said the trail held)."""
+    first, second = factory.patient(), factory.patient()
+    sign_order(first)
+    sign_order(second)
+    assert give(first, 40).status_code == 201
+    tamper_table("medications", "UPDATE medications SET name = 'X' WHERE code = 'METH-10MGML'")
+    assert give(second, 40).status_code == 201
+    recording = db.session.scalars(
+        select(AuditEvent.id)
+        .where(AuditEvent.records.contains('"medications/'))
+        .order_by(AuditEvent.id)
+    ).all()
+    assert len(recording) >= 2
+    report = verify_chain()
+    assert (report.ok, report.first_bad) == (False, recording[0]), report
+    assert "medications/" in (report.reason or "") and "was changed" in (report.reason or "")
+
+
 @pytest.mark.parametrize("table", ["orders", "drug_screens", "doses"])
 def test_a_deleted_clinical_row_is_caught(api, staff, patient, sign_order, give, table) -> None:
     sign_order(patient)
