@@ -110,13 +110,7 @@ def test_the_log_pdf_cuts_nothing_of_a_row(api, factory, staff, sign_order, give
     patient = factory.patient(mrn=mrn, given_name=given, family_name=family)
     sign_order(patient)
     assert give(patient, 40).status_code == 201
-    log = api(
-        "get",
-        "/api/v1/reports/dispensing-log?format=pdf&from=2026-11-16&to=2026-11-16",
-        as_=staff["auditor"],
-    )
-    assert log.status_code == 200
-    text = text_of(log.get_data())
+    text = text_of(_todays_log_pdf(api, staff))
     assert "…" not in text
     for whole, column in ((mrn, 1), (name, 2)):
         pieces = wrap(whole, COLUMNS[column][1])
@@ -124,6 +118,17 @@ def test_the_log_pdf_cuts_nothing_of_a_row(api, factory, staff, sign_order, give
         assert "".join(pieces).replace(" ", "") == whole.replace(" ", "")
         for piece in pieces:
             assert piece in text, (piece, text[:3000])
+
+
+def _todays_log_pdf(api: Any, staff: dict[str, Any]) -> bytes:
+    """The dispensing log PDF of the test clinic's day, as the auditor downloads it."""
+    log = api(
+        "get",
+        "/api/v1/reports/dispensing-log?format=pdf&from=2026-11-16&to=2026-11-16",
+        as_=staff["auditor"],
+    )
+    assert log.status_code == 200
+    return bytes(log.get_data())
 
 
 def _cells(data: bytes) -> list[tuple[float, str]]:
@@ -149,13 +154,7 @@ def test_the_log_pdf_keeps_a_three_digit_dose_apart_from_its_volume(
     patient = factory.patient(admitted_on=clock.now.date() - timedelta(days=120))
     sign_order(patient, dose_mg=105, justification="Stable on this dose for months.")
     assert give(patient, 105).status_code == 201
-    log = api(
-        "get",
-        "/api/v1/reports/dispensing-log?format=pdf&from=2026-11-16&to=2026-11-16",
-        as_=staff["auditor"],
-    )
-    assert log.status_code == 200
-    cells = {text: x for x, text in _cells(log.get_data())}
+    cells = {text: x for x, text in _cells(_todays_log_pdf(api, staff))}
     left = cells["Time"]  # the table's left margin: its first column's title
     cells = {text: x - left for text, x in cells.items()}
     titles = [title for title, *_ in TABLE]
