@@ -42,11 +42,11 @@ def render(results: dict[str, Any]) -> str:
     export = results.get("audit_export_json_year") or {}
     verify = cli.get("audit_verify") or {}
     pdf, raw = cli.get("log_pdf_month") or {}, cli.get("raw_reportlab_pdf_month") or {}
+    embedded = cli.get("raw_reportlab_pdf_month_embedded") or {}
     csv = cli.get("log_csv_year") or {}
     statements = results.get("statements") or {}
-    ratio = None
-    if pdf.get("seconds") and raw.get("seconds"):
-        ratio = round(pdf["seconds"] / raw["seconds"], 2)
+    ratio = _ratio(pdf, raw)
+    embedded_ratio = _ratio(pdf, embedded)
     clinic = results.get("clinic") or {}
     rows = [
         (
@@ -99,8 +99,11 @@ def render(results: dict[str, Any]) -> str:
         (
             "dispensing log PDF, 1 month (CLI)",
             f"{_n(pdf.get('rows'))} rows: {_n(pdf.get('seconds'), ' s', 2)}, "
-            f"{_n(pdf.get('peak_rss_mb'), ' MB')}; {_n(ratio, 'x', 2)} raw",
-            f"raw reportlab {_n(raw.get('seconds'), ' s', 2)}, {_n(raw.get('peak_rss_mb'), ' MB')}",
+            f"{_n(pdf.get('peak_rss_mb'), ' MB')}; {_n(embedded_ratio, 'x', 2)} raw in the same "
+            f"embedded font, {_n(ratio, 'x', 2)} raw in Helvetica",
+            f"raw reportlab, embedded DejaVu Sans: {_n(embedded.get('seconds'), ' s', 2)}, "
+            f"{_n(embedded.get('peak_rss_mb'), ' MB')}; Helvetica (Latin-1 only): "
+            f"{_n(raw.get('seconds'), ' s', 2)}, {_n(raw.get('peak_rss_mb'), ' MB')}",
         ),
         (
             "dispensing log CSV, 1 year (CLI)",
@@ -152,3 +155,9 @@ def _load_text(results: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     print(render(json.loads(Path(sys.argv[1]).read_text())))
+
+
+def _ratio(measured: dict[str, Any], baseline: dict[str, Any]) -> float | None:
+    if measured.get("seconds") and baseline.get("seconds"):
+        return round(measured["seconds"] / baseline["seconds"], 2)
+    return None
