@@ -153,11 +153,11 @@ def _load_text(results: dict[str, Any]) -> str:
     )
 
 
-if __name__ == "__main__":
-    print(render(json.loads(Path(sys.argv[1]).read_text())))
-
-
 def _ratio(measured: dict[str, Any], baseline: dict[str, Any]) -> float | None:
     if measured.get("seconds") and baseline.get("seconds"):
         return round(measured["seconds"] / baseline["seconds"], 2)
     return None
+
+
+if __name__ == "__main__":
+    print(render(json.loads(Path(sys.argv[1]).read_text())))
