@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 from typing import Any
-from xml.sax.saxutils import escape
 
 from flask import current_app
 from reportlab.lib.colors import Color
@@ -19,6 +18,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from mat.clock import clinic_now, clinic_zone
+from mat.pdf_fonts import paragraph_markup
 
 # The history PDF's paragraph helper and styles: every report reads the same.
 from mat.reports.history_pdf import BODY, HEADING, _p, fitted_cell
@@ -53,14 +53,20 @@ DAILY = ("Open", "Recv", "In-Out", "Drawn", "Void", "Spill", "Destr", "Adj", "Cl
 
 
 def _row(texts: list[str], numbers_from: int, style: str = "") -> list[Paragraph]:
-    """Cells in 7 pt, numbers right-aligned from column ``numbers_from`` on."""
+    """Cells in 7 pt, numbers right-aligned from column ``numbers_from`` on. Free text (a loss
+    report's circumstances, a destruction's reason) may hold characters only the CJK font
+    prints: those runs are set in it, as in every other report, never printed as boxes."""
     return [
         Paragraph(
-            f"<{style}>{escape(text)}</{style}>" if style else escape(text),
+            f"<{style}>{_markup(text)}</{style}>" if style else _markup(text),
             NUMBER if n >= numbers_from else CELL,
         )
         for n, text in enumerate(texts)
     ]
+
+
+def _markup(text: str) -> str:
+    return paragraph_markup(text, CELL.fontName)
 
 
 def _grid(header: list[str], rows: list[list[Paragraph]], numbers_from: int,

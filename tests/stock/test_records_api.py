@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import select
 
 from mat.audit.models import AuditEvent
 from mat.extensions import db
+from mat.pdf_fonts import CJK_FONT, FONTS
 from mat.stock.records import Destruction, Inventory, TheftLossReport
 from tests.conftest import TODAY
 from tests.stock.conftest import assert_ledger_matches, witness
@@ -162,3 +166,33 @@ def test_who_received_lot_x_is_one_query_and_audited(
     assert event is not None and str(first.id) in event.detail
     unknown = api("get", f"/api/v1/stock/recall?product={METH}&lot=NOPE", as_=staff["nurse"])
     assert "lot" in assert_error(unknown, 422)["fields"]
+
+
+@pytest.mark.skipif(
+    FONTS.fallback is None, reason="the CJK font is not installed (make system-packages)"
+)
+def test_a_form_106_in_chinese_prints_in_the_stock_report(api, staff, stocked) -> None:
+    # The report's cells were escaped text in the body font: CJK printed as empty boxes.
+    body = {
+        "product": METH,
+        "lot": "L-100",
+        "quantity": 5,
+        "kind": "loss",
+        "found_on": TODAY.isoformat(),
+        "circumstances": "瓶破損 at the window",
+    }
+    response = api("post", "/api/v1/stock/theft-loss-reports", as_=staff["prescriber"], json=body)
+    assert response.status_code == 201, response.get_json()
+    report = api(
+        "get", f"/api/v1/reports/stock?from={TODAY}&to={TODAY}&format=pdf", as_=staff["auditor"]
+    )
+    assert report.status_code == 200, report.get_data(as_text=True)
+    reader = PdfReader(io.BytesIO(report.get_data()))
+    text = re.sub(r"\s+", "", "".join(page.extract_text() for page in reader.pages))
+    assert "瓶破損atthewindow" in text
+    fonts = {
+        str(font["/BaseFont"])
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert any(CJK_FONT in name for name in fonts), fonts
