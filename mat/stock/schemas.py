@@ -17,7 +17,7 @@ from marshmallow import (
 
 from mat.dosing.schemas import WitnessIn
 from mat.orders.schemas import SignerOut
-from mat.schema_fields import clinic_date
+from mat.schema_fields import clinic_date, clinic_text
 from mat.stock.fields import STATION_CODE, station_field
 
 PRODUCT_CODE = validate.Regexp(r"^[A-Z0-9][A-Z0-9-]{0,23}$", error="Use a formulary code.")
@@ -25,6 +25,9 @@ PRODUCT_CODE = validate.Regexp(r"^[A-Z0-9][A-Z0-9-]{0,23}$", error="Use a formul
 LOT_NUMBER = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9./-]{0,39}$", error="Use the lot number as printed (1-40 characters)."
 )
+# Free text is ``clinic_text``, as everywhere mat stores words: no control or direction-override
+# characters, nothing the report fonts cannot print (the stock report and Form 106/41 records
+# print it).
 TEXT = validate.Length(min=3, max=2000)
 
 
@@ -41,7 +44,7 @@ def quantity(**kwargs: Any) -> fields.Decimal:
 
 class StationIn(Schema):
     code = fields.String(required=True, validate=STATION_CODE)
-    name = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    name = clinic_text(required=True, validate=validate.Length(min=1, max=80))
 
 
 class ReceiptIn(Schema):
@@ -49,7 +52,7 @@ class ReceiptIn(Schema):
     lot = fields.String(required=True, validate=LOT_NUMBER)
     expires_on = clinic_date(required=True)
     quantity = quantity(required=True)
-    supplier = fields.String(required=True, validate=validate.Length(min=2, max=120))
+    supplier = clinic_text(required=True, validate=validate.Length(min=2, max=120))
     order_form = fields.String(
         required=True,
         validate=validate.Regexp(
@@ -67,7 +70,7 @@ class TransferIn(Schema):
     product = fields.String(required=True, validate=PRODUCT_CODE)
     lot = fields.String(required=True, validate=LOT_NUMBER)
     quantity = quantity(required=True)
-    note = fields.String(load_default=None, validate=validate.Length(max=2000))
+    note = clinic_text(multiline=True, load_default=None, validate=validate.Length(max=2000))
     witness = fields.Nested(WitnessIn, load_default=None)
 
 
@@ -82,7 +85,7 @@ class CountIn(Schema):
     counted = fields.List(
         fields.Nested(CountedIn), required=True, validate=validate.Length(max=200)
     )
-    explanation = fields.String(load_default=None, validate=validate.Length(max=2000))
+    explanation = clinic_text(multiline=True, load_default=None, validate=validate.Length(max=2000))
     witness = fields.Nested(WitnessIn, load_default=None)
 
     @validates_schema
@@ -93,7 +96,7 @@ class CountIn(Schema):
 
 
 class ResolveIn(Schema):
-    resolution = fields.String(required=True, validate=TEXT)
+    resolution = clinic_text(multiline=True, required=True, validate=TEXT)
 
 
 class InventoryLineIn(CountedIn):
@@ -107,7 +110,7 @@ class InventoryIn(Schema):
     counted = fields.List(
         fields.Nested(InventoryLineIn), required=True, validate=validate.Length(max=1000)
     )
-    explanation = fields.String(load_default=None, validate=validate.Length(max=2000))
+    explanation = clinic_text(multiline=True, load_default=None, validate=validate.Length(max=2000))
     witness = fields.Nested(WitnessIn, load_default=None)
 
     @validates_schema
@@ -124,7 +127,7 @@ class TheftLossIn(Schema):
     quantity = quantity(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(("theft", "loss", "in_transit")))
     found_on = clinic_date(required=True)
-    circumstances = fields.String(required=True, validate=TEXT)
+    circumstances = clinic_text(multiline=True, required=True, validate=TEXT)
     count_id = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**31 - 1))
 
 
@@ -133,8 +136,8 @@ class DestructionIn(Schema):
     product = fields.String(required=True, validate=PRODUCT_CODE)
     lot = fields.String(required=True, validate=LOT_NUMBER)
     quantity = quantity(required=True)
-    method = fields.String(required=True, validate=TEXT)
-    reason = fields.String(required=True, validate=TEXT)
+    method = clinic_text(required=True, validate=TEXT)
+    reason = clinic_text(multiline=True, required=True, validate=TEXT)
     witnesses = fields.List(fields.Nested(WitnessIn), load_default=list)
 
 
