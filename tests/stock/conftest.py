@@ -17,6 +17,15 @@ from tests.support.factories import PASSWORD
 
 Call = Any
 NEXT_YEAR = TODAY + timedelta(days=365)
+# A Form 106 (theft or loss) record of lot L-100 that the API accepts once the lot is received.
+FORM_106 = {
+    "product": "METH-10MGML",
+    "lot": "L-100",
+    "quantity": 120,
+    "kind": "theft",
+    "found_on": TODAY.isoformat(),
+    "circumstances": "Bottle missing from the locked cabinet at opening; police report 77.",
+}
 
 
 def witness(username: str = "nurse2", password: str = PASSWORD) -> dict[str, str]:

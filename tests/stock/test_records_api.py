@@ -16,7 +16,7 @@ from mat.extensions import db
 from mat.pdf_fonts import CJK_FONT, FONTS
 from mat.stock.records import Destruction, Inventory, TheftLossReport
 from tests.conftest import TODAY
-from tests.stock.conftest import assert_ledger_matches, witness
+from tests.stock.conftest import FORM_106, assert_ledger_matches, witness
 from tests.support.checks import assert_error, count
 
 METH = "METH-10MGML"
@@ -98,14 +98,7 @@ def test_an_inventory_leaving_out_a_lot_is_refused(api, staff, stocked) -> None:
 
 
 def test_a_form_106_record(api, staff, stocked) -> None:
-    body = {
-        "product": METH,
-        "lot": "L-100",
-        "quantity": 120,
-        "kind": "theft",
-        "found_on": TODAY.isoformat(),
-        "circumstances": "Bottle missing from the locked cabinet at opening; police report 77.",
-    }
+    body = FORM_106
     response = api("post", "/api/v1/stock/theft-loss-reports", as_=staff["prescriber"], json=body)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["kind"] == "theft"
@@ -173,14 +166,7 @@ def test_who_received_lot_x_is_one_query_and_audited(
 )
 def test_a_form_106_in_chinese_prints_in_the_stock_report(api, staff, stocked) -> None:
     # The report's cells were escaped text in the body font: CJK printed as empty boxes.
-    body = {
-        "product": METH,
-        "lot": "L-100",
-        "quantity": 5,
-        "kind": "loss",
-        "found_on": TODAY.isoformat(),
-        "circumstances": "瓶破損 at the window",
-    }
+    body = {**FORM_106, "kind": "loss", "circumstances": "瓶破損 at the window"}
     response = api("post", "/api/v1/stock/theft-loss-reports", as_=staff["prescriber"], json=body)
     assert response.status_code == 201, response.get_json()
     report = api(

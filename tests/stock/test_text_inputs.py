@@ -9,8 +9,7 @@ import pytest
 
 from mat.stock.models import Station
 from mat.stock.records import Destruction, TheftLossReport
-from tests.conftest import TODAY
-from tests.stock.conftest import witness
+from tests.stock.conftest import FORM_106, witness
 from tests.support.checks import assert_error, count
 
 METH = "METH-10MGML"
@@ -52,10 +51,7 @@ def test_a_dea_record_s_text_is_refused(
     receive("L-100", 1000)
     factory.user("nurse", username="nurse3")
     bodies = {
-        "/api/v1/stock/theft-loss-reports": {
-            "product": METH, "lot": "L-100", "quantity": 5, "kind": "loss",
-            "found_on": TODAY.isoformat(), "circumstances": "Bottle broken at the window.",
-        },
+        "/api/v1/stock/theft-loss-reports": FORM_106,
         "/api/v1/stock/destructions": {
             "product": METH, "lot": "L-100", "quantity": 5, "method": "Chemical digester.",
             "reason": "Expired stock.", "witnesses": [witness(), witness("nurse3")],
@@ -73,10 +69,7 @@ def test_a_dea_record_s_text_is_refused(
 
 def test_a_form_106_keeps_its_line_breaks(api, staff, receive) -> None:
     receive("L-100", 1000)
-    body = {
-        "product": METH, "lot": "L-100", "quantity": 5, "kind": "loss",
-        "found_on": TODAY.isoformat(), "circumstances": "Bottle broken.\r\nPolice report 77.",
-    }  # fmt: skip
+    body = {**FORM_106, "circumstances": "Bottle broken.\r\nPolice report 77."}
     response = api("post", "/api/v1/stock/theft-loss-reports", as_=staff["prescriber"], json=body)
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["circumstances"] == "Bottle broken.\nPolice report 77."
