@@ -71,6 +71,12 @@ def render(results: dict[str, Any]) -> str:
             f"bare insert {run('trivial_insert', 'rows_per_s', '/s')}",
         ),
         (
+            "sealing the reads the read runs staged (`flask audit seal`, before the doses)",
+            f"{_n(_get(results, 'seal_after_reads', 'reads'))} reads in "
+            f"{_n(_get(results, 'seal_after_reads', 'seconds'), ' s', 2)}",
+            "",
+        ),
+        (
             "`GET /api/v1/me` CPU per request",
             run("mat_me", "cpu_ms_per_request", " ms", 2),
             f"health {run('trivial_health', 'cpu_ms_per_request', ' ms', 2)}",

@@ -44,6 +44,9 @@ READ_ONLY_TABLES = ("alembic_version",)
 REFUSE_FUNCTION = "mat_refuse_change"
 # The function of a table whose rows leave only by sealing (audit_staged_reads, migration 0009).
 SEAL_FUNCTION = "mat_seal_only"
+# The chain's lock, seal and head in one call (migration 0010): owned by the owner, so the app
+# role cannot replace it with one that hands back a head of its choosing.
+CHAIN_TAIL_FUNCTION = "mat_audit_chain_tail(bigint)"
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,9 @@ def statements(plan: RolePlan) -> list[str]:
         f"GRANT USAGE ON SCHEMA public TO {app}",
         f"ALTER FUNCTION public.{REFUSE_FUNCTION}() OWNER TO {owner}",
         *([f"ALTER FUNCTION public.{SEAL_FUNCTION}() OWNER TO {owner}"] if plan.sealed else []),
+        # Before migration 0010 there is no such function: the block does nothing then.
+        f"DO $$ BEGIN IF to_regprocedure('public.{CHAIN_TAIL_FUNCTION}') IS NOT NULL THEN "
+        f"ALTER FUNCTION public.{CHAIN_TAIL_FUNCTION} OWNER TO {owner}; END IF; END $$",
         *(f"ALTER TABLE public.{_q(t)} OWNER TO {owner}" for t in plan.tables),
         "-- The app role: start from nothing, then grant what the app does.",
         f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {app}",

@@ -116,6 +116,11 @@ def test_the_app_role_cannot_change_history_but_does_its_work(roles_database, tm
             "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
         ).fetchall()
         assert owners == [(OWNER,)]
+        function_owners = conn.execute(
+            "SELECT DISTINCT pg_get_userbyid(p.proowner) FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'public'"
+        ).fetchall()
+        assert function_owners == [(OWNER,)]
 
     refused = [
         *(f"UPDATE {t} SET {c} = {c}" for t, c in guarded.items()),
@@ -129,6 +134,9 @@ def test_the_app_role_cannot_change_history_but_does_its_work(roles_database, tm
         "UPDATE alembic_version SET version_num = version_num",
         "CREATE OR REPLACE FUNCTION mat_refuse_change() RETURNS trigger AS "
         "$$ BEGIN RETURN NEW; END $$ LANGUAGE plpgsql",
+        # the chain's tail (migration 0010): a replaced one could hand back a forged head
+        "CREATE OR REPLACE FUNCTION mat_audit_chain_tail(lock_key bigint) RETURNS TABLE "
+        "(head varchar) LANGUAGE sql AS $$ SELECT 'forged'::varchar $$",
     ]
     with _connect(APP, APP_PASSWORD, roles_database) as conn:
         for statement in refused:

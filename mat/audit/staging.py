@@ -28,14 +28,13 @@ from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Insert, Select, delete, insert, select, text, true
+from sqlalchemy import Insert, TextClause, delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from mat.audit.models import AuditEvent, StagedRead
 from mat.database import SEALING_SWITCH
 
 TABLE = StagedRead.__table__
-SETTING = "mat.sealing"
 
 
 def stage(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -61,18 +60,14 @@ def take_staged_and_head(
     head: the reads to chain (in id order) before the caller's own events, and the hash they
     chain to (None: the trail is empty). The caller chains them in the same transaction.
 
-    Three statements were seven (a dose after a plan read: lock, probe, setting on, delete,
-    setting off, head read; issue 10's budget is 8 statements a dose): on PostgreSQL the
-    sealing setting is turned on by the lock's own statement and stays on to the end of this
-    transaction, which only chains and commits after this; the delete and the head are one
-    statement (a DELETE ... RETURNING in a WITH, its head read after the lock was granted, as
-    every statement of a READ COMMITTED transaction takes a new snapshot)."""
+    On PostgreSQL one statement, the function ``mat_audit_chain_tail`` (migration 0010): it
+    takes the lock, turns the sealing setting on for the rest of this transaction (which only
+    chains and commits after this), then deletes and reads the head in a query whose snapshot
+    is taken after the lock was granted, as the head must be (the migration says why). It was
+    seven statements once (lock, probe, setting on, delete, setting off, head read), then two;
+    issue 10's budget is 8 statements a recorded dose."""
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:key), set_config(:name, 'on', true)"),
-            {"key": lock_key, "name": SETTING},
-        )
-        rows = session.execute(_seal_and_head_statement()).mappings().all()
+        rows = session.execute(_chain_tail_statement(), {"key": lock_key}).mappings().all()
         taken = [{c.name: row[c.name] for c in TABLE.c} for row in rows if row["id"] is not None]
         return sorted(taken, key=lambda row: row["id"]), rows[0]["head"]
     # SQLite: the caller holds the process lock (one writer at a time).
@@ -85,18 +80,12 @@ def take_staged_and_head(
 
 
 @cache
-def _seal_and_head_statement() -> Select[Any]:
-    """PostgreSQL's delete-and-head statement, built once per process: building it and its
-    cache key was about 0.15 ms of every chained write's CPU."""
-    sealed = delete(TABLE).returning(*TABLE.c).cte("sealed")
-    head = select(
-        select(AuditEvent.hash)
-        .order_by(AuditEvent.id.desc())
-        .limit(1)
-        .scalar_subquery()
-        .label("head")
-    ).subquery("chain_head")
-    return select(head.c.head, sealed).select_from(head.outerjoin(sealed, true()))
+def _chain_tail_statement() -> TextClause:
+    """The function's call, its columns typed as the staged reads' own (``at`` comes back
+    through the same UTC type as a read of the table), built once per process."""
+    return text("SELECT * FROM mat_audit_chain_tail(:key)").columns(
+        AuditEvent.__table__.c.hash.label("head"), *TABLE.c
+    )
 
 
 @contextmanager

@@ -75,7 +75,7 @@ def dose_plan(args: dict[str, Any], patient_id: int) -> Any:
 
 @blp.route("/patients/<int:patient_id>/doses", methods=["POST"])
 @api_roles("nurse", rule="dispenser_required")
-@idempotent
+@idempotent(look_up_first=False)  # a retry is refused (slot taken) or stopped at its key's insert
 @blp.arguments(DoseIn)
 @blp.response(201, DoseOut)
 def record_dose(data: dict[str, Any], patient_id: int) -> Any:
@@ -84,7 +84,7 @@ def record_dose(data: dict[str, Any], patient_id: int) -> Any:
 
 @blp.route("/patients/<int:patient_id>/take-homes", methods=["POST"])
 @api_roles("nurse", rule="dispenser_required")
-@idempotent
+@idempotent(look_up_first=False)  # as a dose: the dates are taken, or the key's insert fails
 @blp.arguments(TakeHomeRequestIn)
 @blp.response(201, TakeHomesOut)
 def take_homes(data: dict[str, Any], patient_id: int) -> Any:

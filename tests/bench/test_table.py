@@ -46,3 +46,10 @@ def test_the_command_line_renders_a_results_file(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "| dispensing log PDF, 1 month (CLI) |" in done.stdout
+
+
+def test_the_seal_of_the_staged_reads_is_a_row_of_its_own() -> None:
+    results = _results()
+    results["seal_after_reads"] = {"reads": 15042, "seconds": 1.234}
+    assert "15,042 reads in 1.23 s" in render(results)
+    assert "not measured reads in not measured" in render(_results())

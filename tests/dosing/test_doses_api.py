@@ -234,6 +234,77 @@ def test_a_refused_request_stores_no_key(patient, sign_order, give) -> None:
     assert count(Dose) == 1
 
 
+# A dose does not look its key up before the work (mat.idempotency, look_up_first=False): a
+# retry does the work again and is refused, or stopped at its key's insert, and must still
+# answer the first dose. Each road once:
+
+
+def test_a_retry_the_next_day_answers_the_first_dose(patient, sign_order, give, clock) -> None:
+    """The next day the dose would be due again: the retry records it, meets the stored key at
+    its insert, and is rolled back."""
+    sign_order(patient)
+    first = give(patient, 40, headers={"Idempotency-Key": "window-2-0002"})
+    clock.set(TODAY + timedelta(days=1), time(9))
+    again = give(patient, 40, headers={"Idempotency-Key": "window-2-0002"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json() == first.get_json()
+    assert count(Dose) == 1
+
+
+def test_a_retry_the_rules_now_refuse_answers_the_first_dose(
+    api, staff, patient, sign_order, give, clock
+) -> None:
+    """Next day, on hold: the retry is refused by a rule (not as already dosed) and must still
+    answer the first dose."""
+    sign_order(patient)
+    first = give(patient, 40, headers={"Idempotency-Key": "window-2-0003"})
+    held = api("post", f"/api/v1/patients/{patient.id}/holds", as_=staff["nurse"],
+               json={"reason": "Sedated at the window"})  # fmt: skip
+    assert held.status_code == 201
+    clock.set(TODAY + timedelta(days=1), time(9))
+    again = give(patient, 40, headers={"Idempotency-Key": "window-2-0003"})
+    assert again.status_code == 200, again.get_json()
+    assert again.get_json() == first.get_json()
+    refused = db.session.scalars(select(AuditEvent).where(AuditEvent.outcome == "refused")).all()
+    assert refused == []  # a replay, not a refusal
+    assert count(Dose) == 1
+
+
+def test_a_retry_in_the_next_slot_answers_the_first_dose(patient, sign_order, give, clock) -> None:
+    """A split dose: the retry after the interval would be the second dose of the day."""
+    split = [{"slot": "am", "fraction": 0.5}, {"slot": "pm", "fraction": 0.5}]
+    sign_order(patient, dose_mg=80, split=split)
+    first = give(patient, 40, headers={"Idempotency-Key": "window-2-0004"})
+    clock.set(TODAY, time(15))
+    again = give(patient, 40, headers={"Idempotency-Key": "window-2-0004"})
+    assert again.status_code == 200 and again.get_json()["slot"] == "am", again.get_json()
+    assert again.get_json() == first.get_json()
+    assert count(Dose) == 1
+
+
+def test_a_reused_key_for_another_patient_is_refused_and_records_nothing(
+    factory, patient, sign_order, give
+) -> None:
+    other = factory.patient(admitted_on=patient.admitted_on)
+    sign_order(patient)
+    sign_order(other)
+    assert give(patient, 40, headers={"Idempotency-Key": "k-3"}).status_code == 201
+    response = give(other, 40, headers={"Idempotency-Key": "k-3"})
+    assert_error(response, 422, "idempotency_key_reused")
+    assert count(Dose) == 1
+
+
+def test_a_reused_key_the_rules_refuse_is_refused_as_reused(
+    api, staff, patient, sign_order, give
+) -> None:
+    """Another body under a used key is a client's bug, whatever the rules say of it."""
+    sign_order(patient)
+    give(patient, 40, headers={"Idempotency-Key": "k-4"})
+    response = give(patient, 40, headers={"Idempotency-Key": "k-4"}, slot="pm")
+    assert_error(response, 422, "idempotency_key_reused")
+    assert count(Dose) == 1
+
+
 def test_an_unusable_key_is_422(patient, sign_order, give) -> None:
     sign_order(patient)
     response = give(patient, 40, headers={"Idempotency-Key": "x" * 101})
