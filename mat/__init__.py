@@ -120,6 +120,7 @@ def add_web(app: Flask) -> None:
     init_access(app)
     register_error_handlers(app)
     headers.register(app)
+    web_extensions.check_limits_in_decorated_views_only(app)
     keep_query_strings_out_of_logs()
     app.after_request(_commit)
 

@@ -10,12 +10,14 @@ from collections.abc import Iterator
 import pytest
 import redis
 from flask import Flask
+from flask_limiter import Limiter
 from sqlalchemy import select
 
 from mat import create_app
 from mat.audit.models import AuditEvent
 from mat.config import ConfigError, load_settings
 from mat.extensions import db
+from mat.web_extensions import check_limits_in_decorated_views_only, limiter
 from tests.conftest import Clock, RequestIsolatingClient
 from tests.support.checks import assert_error
 
@@ -117,3 +119,46 @@ def test_two_app_servers_share_the_sign_in_limits_through_redis(
             db.engine.dispose()
     server = redis.Redis.from_url(REDIS_URL)
     assert any(redis_prefix in key.decode() for key in server.scan_iter(f"*{redis_prefix}*"))
+
+
+# Flask-Limiter's per-request hook is removed while only decorated views have limits
+# (mat.web_extensions.check_limits_in_decorated_views_only): a decorated view still limits,
+# and a default limit keeps the hook.
+
+
+def _limited_app(**limits) -> tuple[Flask, Limiter]:
+    bare = Flask(__name__)
+    bare.config["RATELIMIT_STORAGE_URI"] = "memory://"
+    own = Limiter(key_func=lambda: "one-client", **limits)
+    own.init_app(bare)
+
+    @bare.route("/limited")
+    @own.limit("1/minute")
+    def limited() -> str:
+        return "ok"
+
+    @bare.route("/free")
+    def free() -> str:
+        return "ok"
+
+    check_limits_in_decorated_views_only(bare, own)
+    return bare, own
+
+
+def test_without_default_limits_the_hook_is_gone_and_decorated_views_still_limit() -> None:
+    bare, own = _limited_app()
+    assert own._check_request_limit not in bare.before_request_funcs[None]
+    client = bare.test_client()
+    assert [client.get("/limited").status_code for _ in range(2)] == [200, 429]
+    assert [client.get("/free").status_code for _ in range(3)] == [200, 200, 200]
+
+
+def test_a_default_limit_keeps_the_hook() -> None:
+    bare, own = _limited_app(default_limits=["2/minute"])
+    assert own._check_request_limit in bare.before_request_funcs[None]
+    client = bare.test_client()
+    assert [client.get("/free").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_mat_has_no_limit_the_hook_would_check(app) -> None:
+    assert limiter._check_request_limit not in app.before_request_funcs[None]
