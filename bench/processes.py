@@ -7,6 +7,7 @@ gunicorn with mat's settings file and 2 sync workers, whose CPU time and memory 
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -208,5 +209,6 @@ def fetch(url: str, token: str) -> tuple[int, int]:
             return answer.status, size
     except urllib.error.HTTPError as err:
         return err.code, size
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, OSError, http.client.HTTPException):
+        # a worker killed mid-stream cuts a chunked answer short: http.client's IncompleteRead
         return 0, size

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, stream_with_context
@@ -109,14 +110,39 @@ def json_chunks(filters: AuditFilters, zone: ZoneInfo, *, through_id: int) -> It
     """``{"events": [...]}``, the same document the schema would build whole, written a batch
     at a time: a year of events is hundreds of MB as one Python list, a batch is a few hundred
     KB."""
-    schema = AuditEventOut()
     yield '{"events":['
     separator = ""
     for batch in _batches(filters, zone, JSON_COLUMNS, through_id=through_id):
-        parts = [json.dumps(schema.dump(row), separators=(",", ":")) for row in batch]
-        yield separator + ",".join(parts)
+        yield separator + ",".join(_JSON.encode(event_json(row, zone)) for row in batch)
         separator = ","
     yield "]}\n"
+
+
+_JSON = json.JSONEncoder(separators=(",", ":"))  # json.dumps(..., separators=...) made once
+
+
+def event_json(row: Row, zone: ZoneInfo) -> dict[str, Any]:
+    """``AuditEventOut().dump(row)``, written out: the same keys in the same order and the same
+    values (a test compares the two over every kind of event). The schema's dump, field by
+    field, was most of a year's export (about 20 s for 900,000 events, near a sync worker's
+    30 s timeout, which kills a longer download)."""
+    return {
+        "id": row.id,
+        "at": local_iso(row.at, zone),
+        "user_id": row.user_id,
+        "username": row.username,
+        "roles": [part for part in (row.roles or "").split(",") if part],
+        "client_addr": row.client_addr,
+        "action": row.action,
+        "entity_type": row.entity_type,
+        "entity_id": row.entity_id,
+        "patient_id": row.patient_id,
+        "outcome": row.outcome,
+        "rules": [part for part in (row.rules or "").split(",") if part],
+        "detail": json.loads(row.detail or "{}"),
+        "prev_hash": row.prev_hash,
+        "hash": row.hash,
+    }
 
 
 def json_download(filters: AuditFilters, zone: ZoneInfo) -> Response:

@@ -82,3 +82,30 @@ def test_streamed_json_is_the_schema_document(api, staff, patient) -> None:
     )["events"]
     exports = [e for e in again if e["action"] == "audit.export"]
     assert len(exports) == 1 and exports[0]["detail"]["through_id"] == events[-1]["id"]
+
+
+def test_each_streamed_event_is_the_schemas_dump_byte_for_byte(api, staff, patient, client):
+    """The export writes each event itself (mat.audit.export.event_json), not through the
+    schema: the document must be the schema's own, byte for byte, over events of every shape
+    (no user, several roles and rules, text outside ASCII in the detail, nulls)."""
+    from sqlalchemy import select
+
+    from mat.audit.schemas import AuditEventOut
+
+    client.post("/api/v1/tokens", json={"username": "nobody-here", "password": "x" * 12})
+    api("get", f"/api/v1/patients/{patient.id}", as_=staff["nurse"])
+    api("post", f"/api/v1/patients/{patient.id}/holds", as_=staff["nurse"],
+        json={"reason": "Somnolent à la fenêtre — 眠い, ждать"})  # fmt: skip
+    api(
+        "post", f"/api/v1/patients/{patient.id}/doses", as_=staff["nurse"], json={"amount_mg": 35}
+    )  # fmt: skip  (refused: on hold, and no order)
+    response = api("get", f"/api/v1/audit?from={TODAY}&to={TODAY}", as_=staff["auditor"])
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    through = json.loads(text)["events"][-1]["id"]
+    stored = db.session.scalars(select(AuditEvent).where(AuditEvent.id <= through)).all()
+    assert any(e.user_id is None for e in stored)
+    assert any("," in e.rules for e in stored)
+    assert any(not e.detail.isascii() or "\\u" in e.detail for e in stored)
+    whole = {"events": [AuditEventOut().dump(e) for e in sorted(stored, key=lambda e: e.id)]}
+    assert text == json.dumps(whole, separators=(",", ":")) + "\n"
