@@ -19,7 +19,8 @@ errorlog = "-"
 # user agent. Not %(r)s (the request line), %(q)s (the query) or %(f)s (the Referer).
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(L)s "%(a)s"'
 # A dose is recorded in well under a second; a PDF of a month takes a few. A worker stuck
-# longer is killed and replaced (its request's transaction rolls back in the database).
+# longer is killed and replaced (its request's transaction rolls back in the database). A
+# streamed export that is still sending is not stuck: it says so batch by batch (mat.progress).
 timeout = 30
 graceful_timeout = 20
 
@@ -36,6 +37,10 @@ def post_worker_init(worker: Any) -> None:
     """
     import gc
 
+    from mat import progress
+
+    # A streamed export that keeps sending tells the master it is alive (mat.progress).
+    progress.keep_alive_with(worker.notify)
     gc.collect()
     gc.freeze()
     worker.log.info("worker %s froze %d long-lived objects", worker.pid, gc.get_freeze_count())

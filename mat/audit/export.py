@@ -26,6 +26,7 @@ from mat.audit.queries import AuditFilters, last_event_id, local_iso, matching
 from mat.audit.schemas import AuditEventOut
 from mat.audit.service import record, seal_staged_reads
 from mat.extensions import db
+from mat.progress import still_working
 from mat.spreadsheet import spreadsheet_cell
 
 CSV_COLUMNS = (
@@ -90,7 +91,9 @@ def _batches(
     )
     rows = db.session.execute(stmt)
     try:
-        yield from rows.partitions()
+        for batch in rows.partitions():
+            still_working()  # a year's download outlasts a worker's timeout (mat.progress)
+            yield batch
     finally:
         rows.close()  # a client that hangs up mid-download must not leave a cursor open
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import TypeVar
 
+from mat.progress import still_working
 from mat.reports.log_rows import COLUMNS, JSON_COLUMNS, LogEntry, LogQuery, LogRow, amount_text
 from mat.spreadsheet import spreadsheet_cell
 
@@ -34,6 +35,7 @@ class _Line:
 def _batches(rows: Iterable[T]) -> Iterator[list[T]]:
     iterator = iter(rows)
     while batch := list(islice(iterator, CHUNK_ROWS)):
+        still_working()  # a long streamed download is not a stuck worker (mat.progress)
         yield batch
 
 

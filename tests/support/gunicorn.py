@@ -19,8 +19,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(database_url: str, port: int, *, workers: int = 1, log: Path) -> subprocess.Popen:
-    """gunicorn -c python:mat.gunicorn_conf on 127.0.0.1:port; output appended to ``log``."""
+def start(
+    database_url: str, port: int, *, workers: int = 1, log: Path, extra: tuple[str, ...] = ()
+) -> subprocess.Popen:
+    """gunicorn -c python:mat.gunicorn_conf on 127.0.0.1:port; output appended to ``log``;
+    ``extra``: more gunicorn options (they override the config file's)."""
     env = {
         **os.environ,
         "MAT_DATABASE_URL": database_url,
@@ -30,7 +33,8 @@ def start(database_url: str, port: int, *, workers: int = 1, log: Path) -> subpr
     with log.open("ab") as out:
         process = subprocess.Popen(  # noqa: S603 (our own fixed command line)
             [sys.executable, "-m", "gunicorn", "-c", "python:mat.gunicorn_conf",
-             "--workers", str(workers), "--bind", f"127.0.0.1:{port}", "mat:create_app()"],
+             "--workers", str(workers), "--bind", f"127.0.0.1:{port}", *extra,
+             "mat:create_app()"],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     wait_ready(port, process)
