@@ -173,7 +173,7 @@ def _idempotent(view: F, look_up_first: bool) -> F:
                 return _replay(stored, fingerprint)
         # Kept before the work: after a rollback, reading the user's id would reload the user.
         user_id = g.actor.id
-        refused: tuple[type[BaseException], ...] = Conflict if look_up_first else _REFUSALS
+        refused: tuple[type[BaseException], ...] = (Conflict,) if look_up_first else _REFUSALS
         try:
             response = view(*args, **kwargs)
         except refused:
