@@ -160,20 +160,26 @@ def idempotent(view: F | None = None, *, look_up_first: bool = True) -> Any:
     return _idempotent(view, look_up_first)
 
 
+# What a retry meets when it does the work again: any refusal of the rules or of the input
+# (mat's own errors, and webargs' 422 for a body the schema now refuses, a date gone by say).
+_REFUSALS: tuple[type[BaseException], ...] = (MatError, HTTPException)
+
+
 def _idempotent(view: F, look_up_first: bool) -> F:
+    refused: tuple[type[BaseException], ...] = (Conflict,) if look_up_first else _REFUSALS
+
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         key = _key()
         if key is None:
             return view(*args, **kwargs)
         fingerprint = _fingerprint()
-        if look_up_first:
-            stored = _stored(key)
-            if stored is not None:
-                return _replay(stored, fingerprint)
         # Kept before the work: after a rollback, reading the user's id would reload the user.
         user_id = g.actor.id
-        refused: tuple[type[BaseException], ...] = (Conflict,) if look_up_first else _REFUSALS
+        if look_up_first:
+            stored = _stored(key, user_id)
+            if stored is not None:
+                return _replay(stored, fingerprint)
         try:
             response = view(*args, **kwargs)
         except refused:
@@ -199,11 +205,6 @@ def _idempotent(view: F, look_up_first: bool) -> F:
         return response
 
     return wrapper  # type: ignore[return-value]
-
-
-# What a retry meets when it does the work again: any refusal of the rules or of the input
-# (mat's own errors, and webargs' 422 for a body the schema now refuses, a date gone by say).
-_REFUSALS: tuple[type[BaseException], ...] = (MatError, HTTPException)
 
 
 # ---- Pages: one-time form tokens ------------------------------------------------------------
