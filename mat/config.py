@@ -91,7 +91,9 @@ def load_settings(instance_path: str, env: Mapping[str, str] | None = None) -> d
         "REMEMBER_COOKIE_DURATION": timedelta(0),
         # hide_parameters: a database error's text never carries the values bound to it (names,
         # MRNs), whoever logs or prints it (mat.errors.log_server_error logs no messages at all).
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # No pool_pre_ping: a dead pooled connection is found without a round trip
+        # (mat.db_liveness).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "API_TITLE": "mat",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",
