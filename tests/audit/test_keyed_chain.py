@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from mat import create_app
 from mat.audit.chain import canonical, event_hash
@@ -19,8 +20,9 @@ from mat.audit.models import GENESIS, AuditCheckpoint, AuditEvent
 from mat.audit.service import record
 from mat.audit.verify import verify_chain
 from mat.config import ConfigError, load_settings
+from mat.dosing.models import Dose
 from mat.extensions import db
-from tests.audit.tampering import tamper
+from tests.audit.tampering import tamper, tamper_table
 from tests.conftest import TODAY, Clock, RequestIsolatingClient
 from tests.support.checks import assert_error
 
@@ -273,18 +275,26 @@ def test_checkpoints_are_exported_to_auditors_only_and_the_export_is_audited(api
 
 
 def tamper_checkpoints(*statements: str) -> None:
-    with db.engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(text("ALTER TABLE audit_checkpoints DISABLE TRIGGER USER"))
-            for statement in statements:
-                conn.execute(text(statement))
-            conn.execute(text("ALTER TABLE audit_checkpoints ENABLE TRIGGER USER"))
-        else:
-            for name in ("no_update", "no_delete"):
-                conn.execute(text(f"DROP TRIGGER audit_checkpoints_{name}"))
-            for statement in statements:
-                conn.execute(text(statement))
-    db.session.expire_all()
+    tamper_table("audit_checkpoints", *statements, triggers="USER")
+
+
+def test_tampering_leaves_the_append_only_triggers_in_force(
+    api, staff, patient, sign_order, give
+) -> None:
+    """The helpers lift a table's triggers for the tampering only (SQLite drops and recreates
+    them): what the test does next runs under them again."""
+    sign_order(patient)
+    dose = give(patient, 40).get_json()
+    tamper_table("doses", f"UPDATE doses SET amount_mg = 41 WHERE id = {dose['id']}")
+    tamper_checkpoints("SELECT 1")
+    for statement in (
+        f"UPDATE doses SET amount_mg = 42 WHERE id = {dose['id']}",
+        f"DELETE FROM doses WHERE id = {dose['id']}",
+        "DELETE FROM audit_checkpoints",
+    ):
+        with pytest.raises(DBAPIError), db.engine.begin() as conn:
+            conn.execute(text(statement))
+    assert db.session.get(Dose, dose["id"]).amount_mg == 41
 
 
 # ---- the clinical rows each event records ----------------------------------------------------
@@ -351,22 +361,6 @@ def test_a_deleted_clinical_row_is_caught(api, staff, patient, sign_order, give,
     tamper_table(table, *statements)
     report = verify_chain()
     assert not report.ok and f"{table}/" in report.reason and "is gone" in report.reason
-
-
-def tamper_table(table: str, *statements: str) -> None:
-    with db.engine.begin() as conn:
-        postgres = conn.dialect.name == "postgresql"
-        if postgres:
-            conn.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER ALL"))
-        else:
-            for name in ("no_update", "no_delete"):
-                conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_{name}"))
-        for statement in statements:
-            if not (postgres and statement.startswith("PRAGMA")):
-                conn.execute(text(statement))
-        if postgres:
-            conn.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER ALL"))
-    db.session.expire_all()
 
 
 def test_take_homes_for_27_dates_fit_the_trail(
