@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import chain
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
@@ -27,10 +28,19 @@ class RecordId(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+# The bodies werkzeug parses into ``request.form``; any other body leaves it empty.
+FORM_MIMETYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+
 def refuse_nul_characters() -> None:
     """before_request: a NUL character is never valid clinical text, and PostgreSQL refuses
     it in a query (a 500). JSON bodies are checked as they are read (``mat.jsonio``)."""
-    for key, value in [*request.args.items(multi=True), *request.form.items(multi=True)]:
+    fields = request.args.items(multi=True)
+    if request.mimetype in FORM_MIMETYPES:
+        # Asked of every other request, ``request.form`` set up an empty parse: 10 to 15 us of
+        # every API call's CPU (issue 10), to find nothing.
+        fields = chain(fields, request.form.items(multi=True))
+    for key, value in fields:
         if "\x00" in key or "\x00" in value:
             raise BadRequest("The request contains a NUL character.", code="nul_character")
 
