@@ -23,7 +23,7 @@ from sqlalchemy import Row
 
 from mat.audit.models import AuditEvent
 from mat.audit.queries import AuditFilters, last_event_id, local_iso, matching
-from mat.audit.schemas import AuditEventOut
+from mat.audit.schemas import AuditEventOut, comma_list, json_object
 from mat.audit.service import record, seal_staged_reads
 from mat.extensions import db
 from mat.progress import still_working
@@ -134,15 +134,15 @@ def event_json(row: Row, zone: ZoneInfo) -> dict[str, Any]:
         "at": local_iso(row.at, zone),
         "user_id": row.user_id,
         "username": row.username,
-        "roles": [part for part in (row.roles or "").split(",") if part],
+        "roles": comma_list(row.roles),
         "client_addr": row.client_addr,
         "action": row.action,
         "entity_type": row.entity_type,
         "entity_id": row.entity_id,
         "patient_id": row.patient_id,
         "outcome": row.outcome,
-        "rules": [part for part in (row.rules or "").split(",") if part],
-        "detail": json.loads(row.detail or "{}"),
+        "rules": comma_list(row.rules),
+        "detail": json_object(row.detail),
         "prev_hash": row.prev_hash,
         "hash": row.hash,
     }

@@ -95,6 +95,16 @@ class ClinicDateTime(fields.DateTime):
         return None if value is None else local_iso(value, clinic_zone())
 
 
+def comma_list(value: str | None) -> list[str]:
+    """A comma-separated column (roles, rule ids) as a list (also ``export.event_json``)."""
+    return [part for part in (value or "").split(",") if part]
+
+
+def json_object(value: str | None) -> Any:
+    """A column holding a JSON object, as that object (also ``export.event_json``)."""
+    return json.loads(value or "{}")
+
+
 class CommaSeparated(fields.List):
     """A comma-separated column (roles, rule ids) as a list."""
 
@@ -102,14 +112,14 @@ class CommaSeparated(fields.List):
         super().__init__(fields.String(), **kwargs)
 
     def _serialize(self, value: str | None, attr: str | None, obj: Any, **kw: Any) -> Any:
-        return [part for part in (value or "").split(",") if part]
+        return comma_list(value)
 
 
 class JSONText(fields.Dict):
     """A column holding a JSON object, answered as that object."""
 
     def _serialize(self, value: str | None, attr: str | None, obj: Any, **kw: Any) -> Any:
-        return json.loads(value or "{}")
+        return json_object(value)
 
 
 class AuditEventOut(Schema):
