@@ -185,3 +185,39 @@ def test_an_older_order_governs_again_after_the_newer_one_is_discontinued(
     )
     assert response.status_code == 200, response.get_json()
     assert Decimal(plan(patient)["dose_mg"]) == 40
+
+
+def test_a_take_home_authorization_and_a_discontinuation_cost_no_statement(
+    api, client, factory, clock, sign_order, staff, take_home_criteria
+) -> None:
+    """The patient's orders are read with only what the rules look at (the take-home days are in
+    the stored schedule; of a discontinuation only its date): a patient whose governing order
+    carries a take-home authorization, beside a discontinued newer order, costs a dose plan and
+    a dose no more statements than a patient with one plain order. A rule that came to read a
+    column left out of the read (``patient_day.patient_with_orders``) would load it with one
+    more statement, and fail here."""
+    today = clock.now.date()
+    plain = _history(factory, clock, sign_order, staff, 3)
+    fuller = _history(factory, clock, sign_order, staff, 3)  # a first order, then two today
+    take_homes = {"dates": [(today + timedelta(days=3)).isoformat()]}
+    older = sign_order(fuller, take_home={**take_homes, "criteria": take_home_criteria})
+    newer = sign_order(fuller, dose_mg=50)
+    stopped = api(
+        "post",
+        f"/api/v1/orders/{newer['id']}/discontinue",
+        as_=staff["prescriber"],
+        json={"reason": "Back to the earlier dose."},
+    )
+    assert stopped.status_code == 200, stopped.get_json()
+    headers = {"Authorization": f"Bearer {factory.token(staff['nurse'])}"}
+    counts = {
+        "plain": _measure(client, 3, plain.id, headers),
+        "fuller": _measure(client, 3, fuller.id, headers),
+    }
+    assert counts["plain"]["plan"][0] == counts["fuller"]["plan"][0], counts
+    assert counts["plain"]["dose"][0] == counts["fuller"]["dose"][0], counts
+    _, orders = patient_with_orders(fuller.id, today - timedelta(days=14))
+    assert {older["id"], newer["id"]} <= {o.id for o in orders}
+    governing = next(o for o in orders if o.id == older["id"])
+    assert governing.take_home is not None  # left out of the read, still there when asked for
+    assert governing.stored.take_home is not None
