@@ -177,14 +177,18 @@ def test_an_older_order_governs_again_after_the_newer_one_is_discontinued(
     clock.set(today - timedelta(days=30))
     newer = sign_order(patient, dose_mg=50)
     clock.set(today)
+    _discontinue(api, staff, newer["id"])
+    assert Decimal(plan(patient)["dose_mg"]) == 40
+
+
+def _discontinue(api: Any, staff: Any, order_id: int) -> None:
     response = api(
         "post",
-        f"/api/v1/orders/{newer['id']}/discontinue",
+        f"/api/v1/orders/{order_id}/discontinue",
         as_=staff["prescriber"],
         json={"reason": "Back to the earlier dose."},
     )
     assert response.status_code == 200, response.get_json()
-    assert Decimal(plan(patient)["dose_mg"]) == 40
 
 
 def test_a_take_home_authorization_and_a_discontinuation_cost_no_statement(
@@ -202,13 +206,7 @@ def test_a_take_home_authorization_and_a_discontinuation_cost_no_statement(
     take_homes = {"dates": [(today + timedelta(days=3)).isoformat()]}
     older = sign_order(fuller, take_home={**take_homes, "criteria": take_home_criteria})
     newer = sign_order(fuller, dose_mg=50)
-    stopped = api(
-        "post",
-        f"/api/v1/orders/{newer['id']}/discontinue",
-        as_=staff["prescriber"],
-        json={"reason": "Back to the earlier dose."},
-    )
-    assert stopped.status_code == 200, stopped.get_json()
+    _discontinue(api, staff, newer["id"])
     headers = {"Authorization": f"Bearer {factory.token(staff['nurse'])}"}
     counts = {
         "plain": _measure(client, 3, plain.id, headers),
