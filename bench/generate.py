@@ -10,7 +10,10 @@ Three parts, each written the way that is both fast and faithful:
    imported doses count for the dose plan exactly as recorded ones do);
 3. the last ``recent_days`` days before today: every dose through the real services
    (``dose_plan``, ``record_dose``, ``dispense_take_homes``) with the clinic clock standing on
-   that day, as the demo seed does, so the dispensing log has real rows.
+   that day, as the demo seed does, so the dispensing log has real rows. Every
+   ``correct_every``-th observed dose is corrected through ``correct_dose`` (voids and spills
+   in turn, the other nurse witnessing) and given again, as at a real window: the log then has
+   correction rows and corrected dose rows, and the dose plan reads patients with corrections.
 
 Today is left undosed: the runner's POST benchmark doses each patient once today.
 Everything is drawn from one seeded ``random.Random``: the same seed, size and day give the same
@@ -39,11 +42,14 @@ from mat.auth.models import User
 from mat.auth.service import create_user
 from mat.clock import clinic_now, clinic_zone
 from mat.dosing import service
+from mat.dosing.corrections import correct_dose
+from mat.dosing.models import Dose
 from mat.errors import MatError
 from mat.extensions import db
 from mat.imports.reader import JsonSource
 from mat.imports.service import import_history
 from mat.patients.models import Patient
+from mat.profiles import Profile
 
 SEED = 20261205
 PASSWORD = "bench-password-not-secret-1234"  # noqa: S105 (a scratch database's users)
@@ -73,10 +79,13 @@ class Size:
     days: int  # history length, today excluded
     recent_days: int  # the last days recorded through the services
     read_events: int  # bulk audit events
+    # Every this many observed doses of the recent days, one is voided or spilled and given
+    # again (0: none). About 1 %: a window corrects a few doses a week.
+    correct_every: int = 97
 
 
 SIZES = {
-    "tiny": Size(3, 10, 3, 50),
+    "tiny": Size(3, 10, 3, 50, correct_every=3),  # a void and a spill in the tests' clinic
     "small": Size(200, 90, 2, 50_000),
     "full": Size(1500, 730, 10, 900_000),
 }
@@ -86,7 +95,8 @@ SIZES = {
 class Summary:
     patients: int = 0
     imported_doses: int = 0
-    service_doses: int = 0
+    service_doses: int = 0  # dose rows, the corrected ones and their doses given again included
+    corrections: int = 0  # voids and spills of recent doses (each a row of the log)
     read_events: int = 0
     import_seconds: float = 0.0  # the import service's call and commit
     service_seconds: float = 0.0  # the recent days through the dosing services
@@ -248,18 +258,68 @@ def write_import(path: Path, size: Size, today: date, rng: random.Random) -> int
 # 3. the recent days, through the dosing services
 
 
-def _one_day(patient: Patient, n: int, day: date, nurse: User, rng: random.Random) -> int:
-    """The patient's visit on ``day``: the dose due, and on Saturday Sunday's take-home."""
+@dataclass
+class _Window:
+    """The dosing window of the recent days: its two nurses (each witnesses the other's
+    corrections), and how many observed doses and corrections it has stored."""
+
+    nurses: list[User]
+    correct_every: int
+    observed: int = 0
+    corrections: int = 0
+
+    def witness_for(self, nurse: User) -> User:
+        return next(other for other in self.nurses if other.id != nurse.id)
+
+
+CORRECTION_REASONS = {
+    "void": "Entered in error at the window; recorded again.",
+    "spill": "Cup knocked over at the window before the patient drank; given again.",
+}
+
+
+def _correct_and_give_again(
+    window: _Window, dose: Dose, nurse: User, at: datetime, profile: Profile
+) -> None:
+    """Void or spill ``dose`` (in turn), the other nurse witnessing, and give it again."""
+    kind = ("void", "spill")[window.corrections % 2]
+    witness = window.witness_for(nurse)
+    corrected_at = at + timedelta(minutes=1)
+    current_app.config["MAT_CLOCK"] = lambda: corrected_at
+    correct_dose(
+        dose.id,
+        {
+            "kind": kind,
+            "reason": CORRECTION_REASONS[kind],
+            "witness": {"username": witness.username, "password": PASSWORD},
+        },
+        nurse,
+        corrected_at,
+        profile,
+    )
+    again = at + timedelta(minutes=3)
+    current_app.config["MAT_CLOCK"] = lambda: again
+    service.record_dose(
+        dose.patient_id, {"amount_mg": dose.amount_mg, "slot": None, "date": None}, nurse, again,
+        profile,
+    )  # fmt: skip
+
+
+def _one_day(
+    window: _Window, patient: Patient, n: int, day: date, nurse: User, rng: random.Random
+) -> int:
+    """The patient's visit on ``day``: the dose due (corrected and given again when its turn
+    comes), and on Saturday Sunday's take-home. Returns the dose rows stored."""
     profile = current_app.extensions["mat_profile"]
     at = datetime.combine(day, time(8 + n % 8, rng.randrange(60)), tzinfo=clinic_zone())
     if rng.random() < 0.06:
         return 0  # an ordinary missed day
     current_app.config["MAT_CLOCK"] = lambda: at
     plan = service.dose_plan(patient.id, day, at, profile)
-    given = 0
+    given = corrected = 0
     if plan.status == "due" and plan.planned is not None:
         try:
-            service.record_dose(
+            dose = service.record_dose(
                 patient.id,
                 {"amount_mg": plan.planned.dose_mg, "slot": None, "date": None},
                 nurse,
@@ -267,26 +327,34 @@ def _one_day(patient: Patient, n: int, day: date, nurse: User, rng: random.Rando
                 profile,
             )
             given += 1
+            if window.correct_every and (window.observed + 1) % window.correct_every == 0:
+                _correct_and_give_again(window, dose, nurse, at, profile)
+                given += 1
+                corrected += 1
             if day.weekday() == 5 and rng.random() < 0.5:
                 service.dispense_take_homes(
                     patient.id,
                     [day + timedelta(days=1)],
                     nurse,
-                    at + timedelta(minutes=2),
+                    at + timedelta(minutes=5),
                     profile,
                 )
                 given += 1
         except MatError:
             db.session.rollback()  # a rule refused (as at a real window): nothing stored
             return 0
+        window.observed += 1
+        window.corrections += corrected
     db.session.commit()
     return given
 
 
-def recent_days(size: Size, today: date, rng: random.Random) -> int:
+def recent_days(size: Size, today: date, rng: random.Random) -> tuple[int, int]:
+    """The recent days' visits: the dose rows stored, and the corrections among them."""
     nurses = list(
         db.session.scalars(select(User).where(User.username.in_(["bench-nurse", "bench-nurse2"])))
     )
+    window = _Window(nurses, size.correct_every)
     patients = list(db.session.scalars(select(Patient).order_by(Patient.id)))
     given = 0
     for back in range(size.recent_days, 0, -1):
@@ -294,8 +362,8 @@ def recent_days(size: Size, today: date, rng: random.Random) -> int:
         for n, patient in enumerate(patients):
             nurse = nurses[n % len(nurses)]
             g.actor = nurse
-            given += _one_day(patient, n, day, nurse, rng)
-    return given
+            given += _one_day(window, patient, n, day, nurse, rng)
+    return given, window.corrections
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,7 +399,7 @@ def generate(app: Flask, size: Size, seed: int = SEED) -> Summary:
             summary.import_seconds = round(time_module.perf_counter() - started, 1)
         try:
             started = time_module.perf_counter()
-            summary.service_doses = recent_days(size, today, rng)
+            summary.service_doses, summary.corrections = recent_days(size, today, rng)
             summary.service_seconds = round(time_module.perf_counter() - started, 1)
         finally:
             app.config["MAT_CLOCK"] = clock

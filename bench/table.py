@@ -30,6 +30,13 @@ def _n(value: Any, unit: str = "", digits: int = 1) -> str:
     return f"{value}{unit}"
 
 
+def _corrections_text(clinic: dict[str, Any]) -> str:
+    """`` with 135 voids and spills``; nothing for a results file from before the generator
+    corrected doses."""
+    count = clinic.get("corrections")
+    return "" if count is None else f" with {_n(count)} voids and spills"
+
+
 def render(results: dict[str, Any]) -> str:
     runs = _get(results, "load", "runs") or {}
     cli = results.get("cli") or {}
@@ -141,8 +148,8 @@ def render(results: dict[str, Any]) -> str:
     head = (
         f"{results.get('date')}, scale `{results.get('scale')}` ({_n(clinic.get('patients'))} "
         f"patients, {_n(clinic.get('imported_doses'))} imported + "
-        f"{_n(clinic.get('service_doses'))} recorded doses, {_n(clinic.get('read_events'))} "
-        f"bulk audit events), {results.get('engine')}, "
+        f"{_n(clinic.get('service_doses'))} recorded doses{_corrections_text(clinic)}, "
+        f"{_n(clinic.get('read_events'))} bulk audit events), {results.get('engine')}, "
         f"{_get(results, 'machine', 'cpus')} cores (load average before/after "
         f"{_get(results, 'machine', 'load_before')} / {_get(results, 'machine', 'load_after')}), "
         f"wrk {_load_text(results)}\n\n"

@@ -85,7 +85,25 @@ def test_generated_clinic_is_what_the_services_store(app: Flask, client: FlaskCl
     )
     assert log.status_code == 200
     rows = list(csv.DictReader(io.StringIO(log.get_data(as_text=True))))
-    assert len(rows) == summary.service_doses  # recorded doses only: imported ones are not
+    # recorded doses and their corrections only: imported doses are not the log's
+    assert len(rows) == summary.service_doses + summary.corrections
+    # every third observed dose was corrected, voids and spills in turn, and given again
+    corrections = [row for row in rows if row["correction_kind"]]
+    kinds = [row["correction_kind"] for row in corrections]
+    assert kinds == [("void", "spill")[n % 2] for n in range(len(kinds))]
+    assert len(corrections) == summary.corrections >= 2
+    for correction in corrections:
+        corrected = int(correction["correction_of"])
+        again = [
+            row
+            for row in rows
+            if row["dose_id"]
+            and int(row["dose_id"]) > corrected
+            and row["patient_mrn"] == correction["patient_mrn"]
+            and row["dispensed_on"] == correction["dispensed_on"]
+            and row["mode"] == "observed"
+        ]
+        assert len(again) == 1  # the dose given again after the correction
     for n in range(1, summary.patients + 1):
         answer = client.get(f"/api/v1/patients/{n}/dose-plan", headers=nurse)
         assert answer.status_code == 200

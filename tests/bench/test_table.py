@@ -53,3 +53,11 @@ def test_the_seal_of_the_staged_reads_is_a_row_of_its_own() -> None:
     results["seal_after_reads"] = {"reads": 15042, "seconds": 1.234}
     assert "15,042 reads in 1.23 s" in render(results)
     assert "not measured reads in not measured" in render(_results())
+
+
+def test_the_run_details_count_the_generated_corrections() -> None:
+    results = _results()
+    results["clinic"] = {"patients": 200, "service_doses": 330, "corrections": 3}
+    assert "330 recorded doses with 3 voids and spills," in render(results)
+    del results["clinic"]["corrections"]  # a results file from before the generator corrected
+    assert "330 recorded doses," in render(results)
