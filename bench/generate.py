@@ -300,9 +300,12 @@ def _correct_and_give_again(
     again = at + timedelta(minutes=3)
     current_app.config["MAT_CLOCK"] = lambda: again
     service.record_dose(
-        dose.patient_id, {"amount_mg": dose.amount_mg, "slot": None, "date": None}, nurse, again,
+        dose.patient_id,
+        {"amount_mg": dose.amount_mg, "slot": None, "date": None},
+        nurse,
+        again,
         profile,
-    )  # fmt: skip
+    )
 
 
 def _one_day(
