@@ -27,7 +27,7 @@ from typing import BinaryIO
 
 from mat.pdf_fonts import BOLD, FONT, text_width
 from mat.reports.log_rows import LogEntry, LogQuery, LogRow, amount_text
-from mat.reports.pdf_page import TEXT_WIDTH, PageFrame, ReportCanvas, wrap
+from mat.reports.pdf_page import TEXT_WIDTH, PageFrame, ReportCanvas, wrapped_lines
 
 LINE = 11.0
 # (title, x from the left margin, width, right-aligned): 523 pt, the width A4 allows.
@@ -177,8 +177,8 @@ class _LogLayout:
         key = (entry.row.dispensed_on, entry.dispenser_id)
         texts = row_texts(entry.row)
         flag, marked = flags(entry)
-        wrapped = {i: wrap(texts[i], COLUMNS[i][1]) for i in WRAPPED}
-        wrapped[FLAGS] = wrap(flag, FLAGS_WIDTH, BOLD if marked else FONT, FLAG_SIZE)
+        wrapped = {i: wrapped_lines(texts[i], COLUMNS[i][1]) for i in WRAPPED}
+        wrapped[FLAGS] = wrapped_lines(flag, FLAGS_WIDTH, BOLD if marked else FONT, FLAG_SIZE)
         lines = max(len(w) for w in wrapped.values())
         if key != self.block:
             self.close_block()
@@ -216,7 +216,7 @@ class _LogLayout:
         pdf.y -= LINE - 2
 
     def row(
-        self, marked: bool, texts: tuple[str, ...], wrapped: dict[int, list[str]], lines: int
+        self, marked: bool, texts: tuple[str, ...], wrapped: dict[int, tuple[str, ...]], lines: int
     ) -> None:
         """One log row on ``lines`` lines: a wrapped text goes on as many as it needs."""
         pdf = self.pdf

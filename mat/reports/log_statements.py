@@ -37,6 +37,12 @@ if TYPE_CHECKING:  # log_rows imports this module
 
 # Rows fetched per round trip.
 BATCH = 1000
+# The names of both statements' columns, in their order: ``log_rows`` reads them by position.
+LOG_COLUMNS = (
+    "at", "dispenser_id", "kind_rank", "dose_id", "correction_kind", "late", "witness_id",
+    "service_date", "mode", "amount_mg", "volume_ml", "medication_id", "corrected", "mrn",
+    "family_name", "given_name", "lot_number", "exception_id", "row_id",
+)  # fmt: skip
 
 
 def log_statements(
@@ -130,7 +136,7 @@ def log_statements(
 
 def _with_names(rows: Subquery, *, by_service_date: bool = False) -> Select:
     c = rows.c
-    # The order of these columns is the one ``_Reader.row`` unpacks; ``row_id`` last.
+    # The order of these columns is the one ``_Reader.row`` unpacks (``LOG_COLUMNS``).
     columns = [
         c.at, c.dispenser_id, c.kind_rank, c.dose_id, c.correction_kind, c.late, c.witness_id,
         c.service_date, c.mode, c.amount_mg, c.volume_ml, c.medication_id, c.corrected,

@@ -58,11 +58,20 @@ def wrap(text: str, width: float, font: str = FONT, size: float = 8) -> list[str
     return list(_wrapped(text, width, font, size))
 
 
+def wrapped_lines(text: str, width: float, font: str = FONT, size: float = 8) -> tuple[str, ...]:
+    """``wrap``'s lines as the tuple it keeps (the caller must not change it): a table's row
+    wraps every cell, and copying each cell's lines into a list was its own cost."""
+    return _wrapped(text, width, font, size)
+
+
 # A word's parts that may end a line: each run of text up to and including its hyphens.
 _AFTER_HYPHENS = re.compile(r"[^-]*-+|[^-]+")
 
 
-@lru_cache(maxsize=4096)  # a log prints each patient's name every day
+# A log prints each patient's name every day, among a month's 15,000 dose numbers and times
+# that each print once: with 4,096 entries the numbers pushed the names out (40,000 misses a
+# month); 65,536 short texts are a few MB.
+@lru_cache(maxsize=65536)
 def _wrapped(text: str, width: float, font: str, size: float) -> tuple[str, ...]:
     lines: list[str] = []
     current = ""
@@ -177,16 +186,6 @@ class PageFrame:
 _AT_ORIGIN = "BT 1 0 0 1 0 0 Tm "  # how every text object begins (``beginText()`` at 0, 0)
 
 
-@dataclass(frozen=True)
-class _Written:
-    """A text object's operators, already written: what ``Canvas.drawText`` asks of one."""
-
-    code: str
-
-    def getCode(self) -> str:  # reportlab's name for it
-        return self.code
-
-
 class ReportCanvas:
     """A canvas for reports laid out line by line (the dispensing log): starts each page with
     the frame and knows where the body's free space begins and ends."""
@@ -203,6 +202,7 @@ class ReportCanvas:
         self.bottom = MARGIN + FOOTER_HEIGHT
         self.pages = 1
         self._written: dict[tuple[str, str, float], str] = {}
+        self._origins: dict[tuple[float, float], str] = {}
         self.frame.draw(self.canvas, self.pages)
         self.y = self.top
 
@@ -237,42 +237,54 @@ class ReportCanvas:
         ``drawString`` writes it (text extractors, pypdf's layout mode among them, space the
         columns by these objects), without what ``drawString`` adds per call: measuring the
         text again and setting the font on the canvas. Each run of a text (body font, CJK
-        font) starts where the previous one's width ends, as ``draw_text`` places them."""
-        for x, cell, font, size in cells:
-            pieces = runs(cell, font)
-            if not pieces:
-                continue
-            at = self.left + x
-            if len(pieces) == 1:  # nearly every cell: its operators written by reportlab once
-                piece, name = pieces[0]
-                self.canvas.drawText(_Written(self._operators(piece, name, size, at)))
-                continue
-            text = self.canvas.beginText()
-            for n, (piece, name) in enumerate(pieces, 1):
-                text.setFont(name, size)
-                text.setTextOrigin(at, self.y)
-                text.textLine(piece)  # the cursor's move to the next line is never used
-                if n < len(pieces):
-                    at += stringWidth(piece, name, size)
-            self.canvas.drawText(text)
+        font) starts where the previous one's width ends, as ``draw_text`` places them.
 
-    def _operators(self, piece: str, font: str, size: float, x: float) -> str:
-        """The PDF operators reportlab writes for ``piece`` in one text object at ``x`` on the
-        current line: byte for byte what ``beginText`` / ``setFont`` / ``setTextOrigin`` /
+        A cell of one run met before costs two dictionary lookups: its operators and its place
+        are kept, and appended to the page's code as ``Canvas.drawText`` appends a text
+        object's (``_code``, which ``showPage`` renews), with no text object built for it."""
+        written, y = self._written, self.y
+        code = self.canvas._code  # what ``Canvas.drawText`` appends a text object's code to
+        for x, cell, font, size in cells:
+            rest = written.get((cell, font, size))
+            if rest is None:
+                pieces = runs(cell, font)
+                if not pieces:
+                    continue
+                if len(pieces) > 1:
+                    self._runs(self.left + x, pieces, size)
+                    continue
+                # One run: its operators written by reportlab once, then kept.
+                piece, name = pieces[0]
+                rest = written[(cell, font, size)] = self._operators(piece, name, size)
+            at = self._origins.get((x, y))
+            if at is None:  # the columns' places on the page's lines: a few hundred
+                at = self._origins[(x, y)] = f"{_AT_ORIGIN}1 0 0 1 {fp_str(self.left + x, y)} Tm "
+            code.append(at + rest)
+
+    def _runs(self, at: float, pieces: list[tuple[str, str]], size: float) -> None:
+        """A cell of several runs (a name in two scripts), drawn by reportlab run by run."""
+        text = self.canvas.beginText()
+        for n, (piece, name) in enumerate(pieces, 1):
+            text.setFont(name, size)
+            text.setTextOrigin(at, self.y)
+            text.textLine(piece)  # the cursor's move to the next line is never used
+            if n < len(pieces):
+                at += stringWidth(piece, name, size)
+        self.canvas.drawText(text)
+
+    def _operators(self, piece: str, font: str, size: float) -> str:
+        """The PDF operators reportlab writes for ``piece`` in one text object, after the
+        position: byte for byte what ``beginText`` / ``setFont`` / ``setTextOrigin`` /
         ``textLine`` write (a test compares them), without redoing per cell what depends only on
         the text. A month's log draws about 140,000 cells, most of them texts met before (the
         same MRNs, names, codes and amounts): encoding a text into the font's subsets and
         escaping it was half the time of the PDF. What follows the position is kept per
-        document, as reportlab wrote it the first time: a character's code in a subset, once
-        given, never changes within a document."""
-        key = (piece, font, size)
-        rest = self._written.get(key)
-        if rest is None:
-            text = self.canvas.beginText()
-            text.setFont(font, size)
-            text.textLine(piece)
-            rest = self._written[key] = text.getCode().removeprefix(_AT_ORIGIN)
-        return f"BT 1 0 0 1 0 0 Tm 1 0 0 1 {fp_str(x, self.y)} Tm {rest}"
+        document (``cells``), as reportlab wrote it the first time: a character's code in a
+        subset, once given, never changes within a document."""
+        text = self.canvas.beginText()
+        text.setFont(font, size)
+        text.textLine(piece)
+        return text.getCode().removeprefix(_AT_ORIGIN)
 
     def shade(self, height: float) -> None:
         """A grey band behind the line about to be written (survives black-and-white print)."""
