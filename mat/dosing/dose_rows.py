@@ -5,9 +5,9 @@ take-home hand-out (``service.py``).
 The row goes in by one Core ``INSERT ... RETURNING id``, not by the session's flush: the unit
 of work sorted the dose's eight relationships and visited the dispenser and their roles on
 every dose, about 0.4 ms of CPU a recorded dose more than this (issue 10, measured in-process
-on the benchmark's clinic; the idempotency key goes in the same way). The ``Dose`` the caller gets is then made persistent as if read back:
-every column is set on it, so nothing is loaded again, and its audit digest is taken from
-exactly the values inserted."""
+on the benchmark's clinic; the idempotency key goes in the same way). The ``Dose`` the caller
+gets is then made persistent as if read back: every column is set on it, so nothing is loaded
+again, and its audit digest is taken from exactly the values inserted."""
 
 from __future__ import annotations
 
