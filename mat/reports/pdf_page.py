@@ -59,19 +59,16 @@ def wrap(text: str, width: float, font: str = FONT, size: float = 8) -> list[str
 
 
 def wrapped_lines(text: str, width: float, font: str = FONT, size: float = 8) -> tuple[str, ...]:
-    """``wrap``'s lines as the tuple it keeps (the caller must not change it): a table's row
-    wraps every cell, and copying each cell's lines into a list was its own cost."""
-    return _wrapped(text, width, font, size)
+    """``wrap``'s lines as a tuple, worked out afresh (not from the process's cache): for a
+    caller that keeps its own, for one document (``log_pdf``)."""
+    return _wrapped.__wrapped__(text, width, font, size)
 
 
 # A word's parts that may end a line: each run of text up to and including its hyphens.
 _AFTER_HYPHENS = re.compile(r"[^-]*-+|[^-]+")
 
 
-# A log prints each patient's name every day, among a month's 15,000 dose numbers and times
-# that each print once: with 4,096 entries the numbers pushed the names out (40,000 misses a
-# month); 65,536 short texts are a few MB.
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)  # a history prints the same few texts on every page
 def _wrapped(text: str, width: float, font: str, size: float) -> tuple[str, ...]:
     lines: list[str] = []
     current = ""
