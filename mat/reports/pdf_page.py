@@ -68,7 +68,7 @@ def wrapped_lines(text: str, width: float, font: str = FONT, size: float = 8) ->
 _AFTER_HYPHENS = re.compile(r"[^-]*-+|[^-]+")
 
 
-@lru_cache(maxsize=4096)  # a history prints the same few texts on every page
+@lru_cache(maxsize=4096)  # page titles and stock labels wrap the same few texts again and again
 def _wrapped(text: str, width: float, font: str, size: float) -> tuple[str, ...]:
     lines: list[str] = []
     current = ""
