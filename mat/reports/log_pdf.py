@@ -34,15 +34,15 @@ LINE = 11.0
 TABLE = (
     ("Time", 0, 28, False),  # "23:59" (23 pt), and a gap before the MRN
     ("MRN", 28, 60, False),  # "BENCH-00069" on one line (57 pt)
-    ("Patient", 88, 70, False),  # "Nguyễn, Łukasz" on one line (64 pt)
-    ("Product", 158, 64, False),  # "METH-10MGML" on one line (60 pt)
-    ("Mode", 222, 47, False),  # "take-home" on one line in DejaVu Sans 8 pt (43 pt)
-    ("mg", 269, 25, True),  # "112.5" (23 pt)
+    ("Patient", 88, 67, False),  # "Nguyễn, Łukasz" on one line (63.4 pt)
+    ("Product", 155, 64, False),  # "METH-10MGML" on one line (60 pt)
+    ("Mode", 219, 47, False),  # "take-home" on one line in DejaVu Sans 8 pt (43 pt)
+    ("mg", 266, 25, True),  # "112.5" (23 pt)
     # "19.9 mL" (33 pt) leaves 8 pt after the mg's column; Qty was 36 pt wide and a row read
     # "105 10.5 mL" run together. "11.25 mL" (38 pt), a volume in hundredths, still fits.
-    ("Qty", 294, 41, True),
-    ("Lot", 341, 43, False),  # a 6 pt gap after Qty keeps the columns apart
-    ("Dose #", 384, 36, False),  # 6 digits on one line (31 pt)
+    ("Qty", 291, 41, True),
+    ("Lot", 338, 43, False),  # a 6 pt gap after Qty; "MA-24117" (40.7 pt) at 7.5 pt
+    ("Dose #", 381, 39, False),  # 7 digits at 8 pt (35.6 pt), 8 digits at 7 pt
     ("Flags", 420, TEXT_WIDTH - 420, False),  # "LATE entered 11-17 10:00", bold 7 pt: 103
 )
 FLAG_SIZE = 7.0
@@ -55,6 +55,24 @@ _, FLAGS_X, FLAGS_WIDTH, _ = TABLE[-1]
 # The widths above only decide what usually fits on one line.
 WRAPPED = tuple(i for i, (_, _, right) in enumerate(COLUMNS) if right is None)
 FLAGS = len(COLUMNS)  # the flags' key among a row's wrapped texts
+# The codes a row is matched by. Split over two lines, one reads as another: dose 1081765
+# printed "108176" over "5" reads as dose 108176. So one too wide for its column is printed
+# smaller, down to 6.5 pt, and wrapped (at 8 pt) only when even that does not fit.
+IDENTIFIERS = frozenset(
+    i for i, (title, *_) in enumerate(TABLE) if title in {"MRN", "Product", "Lot", "Dose #"}
+)
+SMALLER_SIZES = (7.5, 7.0, 6.5)
+
+
+def fitted_cell(text: str, width: float, identifier: bool) -> tuple[tuple[str, ...], float]:
+    """A left-aligned cell's lines and the size they print at: 8 pt, wrapped where too wide,
+    or, for an identifier, one line at the largest of ``SMALLER_SIZES`` that fits."""
+    lines = wrapped_lines(text, width, FONT, 8.0)  # one line, the common case: measured once
+    if identifier and len(lines) > 1:
+        for size in SMALLER_SIZES:
+            if text_width(text, FONT, size) <= width:
+                return (text,), size
+    return lines, 8.0
 
 
 @dataclass
@@ -172,19 +190,21 @@ class _LogLayout:
         self.day_totals: dict[str, ProductTotals] = {}
         self.totals: dict[str, ProductTotals] = {}
         self.products: dict[str, str] = {}
-        # Each cell's lines, kept for this document: a month prints each patient's name and MRN
-        # every day among 15,000 dose numbers that print once, which pushed the names out of
-        # the process's small wrap cache (40,000 misses a month). Kept here, the texts are
-        # freed with the document instead of staying in every worker (about 24 MB for 65,536).
-        self._lines: dict[tuple[str, float, str, float], tuple[str, ...]] = {}
+        # Each cell's lines and size, kept for this document: a month prints each patient's
+        # name and MRN every day among 15,000 dose numbers that print once, which pushed the
+        # names out of the process's small wrap cache (40,000 misses a month). Kept here, the
+        # texts are freed with the document instead of staying in every worker (about 24 MB
+        # for 65,536).
+        self._cells: dict[tuple[int, str], tuple[tuple[str, ...], float]] = {}
+        self._flags: dict[tuple[str, bool], tuple[tuple[str, ...], float]] = {}
 
     def entry(self, entry: LogEntry) -> None:
         key = (entry.row.dispensed_on, entry.dispenser_id)
         texts = row_texts(entry.row)
         flag, marked = flags(entry)
-        wrapped = {i: self.lines(texts[i], COLUMNS[i][1], FONT, 8.0) for i in WRAPPED}
-        wrapped[FLAGS] = self.lines(flag, FLAGS_WIDTH, BOLD if marked else FONT, FLAG_SIZE)
-        lines = max(len(w) for w in wrapped.values())
+        wrapped = {i: self.cell(i, texts[i]) for i in WRAPPED}
+        wrapped[FLAGS] = self.flag(flag, marked)
+        lines = max(len(w) for w, _ in wrapped.values())
         if key != self.block:
             self.close_block()
             self.open_block(key, entry)
@@ -197,11 +217,23 @@ class _LogLayout:
         legend = f"{entry.product_name} ({row.substance}, {row.dosage_form}, {row.strength})"
         self.products.setdefault(row.product, legend)
 
-    def lines(self, text: str, width: float, font: str, size: float) -> tuple[str, ...]:
-        key = (text, width, font, size)
-        found = self._lines.get(key)
+    def cell(self, column: int, text: str) -> tuple[tuple[str, ...], float]:
+        key = (column, text)
+        found = self._cells.get(key)
         if found is None:
-            found = self._lines[key] = wrapped_lines(text, width, font, size)
+            found = fitted_cell(text, COLUMNS[column][1], column in IDENTIFIERS)
+            self._cells[key] = found
+        return found
+
+    def flag(self, text: str, marked: bool) -> tuple[tuple[str, ...], float]:
+        key = (text, marked)
+        found = self._flags.get(key)
+        if found is None:
+            font = BOLD if marked else FONT
+            found = self._flags[key] = (
+                wrapped_lines(text, FLAGS_WIDTH, font, FLAG_SIZE),
+                FLAG_SIZE,
+            )
         return found
 
     def open_block(self, key: tuple[date, int], entry: LogEntry) -> None:
@@ -228,9 +260,14 @@ class _LogLayout:
         pdf.y -= LINE - 2
 
     def row(
-        self, marked: bool, texts: tuple[str, ...], wrapped: dict[int, tuple[str, ...]], lines: int
+        self,
+        marked: bool,
+        texts: tuple[str, ...],
+        wrapped: dict[int, tuple[tuple[str, ...], float]],
+        lines: int,
     ) -> None:
-        """One log row on ``lines`` lines: a wrapped text goes on as many as it needs."""
+        """One log row on ``lines`` lines: a wrapped text goes on as many as it needs.
+        ``wrapped`` holds each left-aligned cell's lines and size (``FLAGS``: the flag's)."""
         pdf = self.pdf
         if marked:
             pdf.shade(LINE)
@@ -247,10 +284,13 @@ class _LogLayout:
                 if right is not None:
                     if line == 0:  # an amount: always short, on the row's first line
                         cells.append((right - text_width(texts[i], FONT, 8), texts[i], FONT, 8.0))
-                elif line < len(wrapped[i]) and wrapped[i][line]:
-                    cells.append((x, wrapped[i][line], FONT, 8.0))
-            if line < len(wrapped[FLAGS]) and wrapped[FLAGS][line]:
-                cells.append((FLAGS_X, wrapped[FLAGS][line], flag_font, FLAG_SIZE))
+                else:
+                    pieces, size = wrapped[i]
+                    if line < len(pieces) and pieces[line]:
+                        cells.append((x, pieces[line], FONT, size))
+            flag_lines, flag_size = wrapped[FLAGS]
+            if line < len(flag_lines) and flag_lines[line]:
+                cells.append((FLAGS_X, flag_lines[line], flag_font, flag_size))
             pdf.cells(cells)
         pdf.y -= LINE
 
