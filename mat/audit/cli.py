@@ -58,11 +58,15 @@ def verify(checkpoints_file: Path | None) -> None:
 def seal() -> None:
     """Move the staged reads into the chain now (for a timer every minute or so: a write or a
     reader of the trail seals them too, so this only bounds how long a quiet clinic's reads
-    stay unchained)."""
+    stay unchained). On PostgreSQL it then vacuums the staged reads' table, a queue whose dead
+    rows every write's seal would otherwise scan (``mat.audit.staging.vacuum_staged``)."""
     from mat.audit.service import seal_staged_reads
+    from mat.audit.staging import vacuum_staged
 
     sealed = seal_staged_reads()
     db.session.commit()
+    db.session.close()  # no transaction of ours left open for the vacuum to wait behind
+    vacuum_staged(db.engine)
     click.echo(f"sealed {sealed} reads")
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.exc import DatabaseError
 
 from mat.audit.models import AuditEvent, StagedRead
 from mat.audit.service import ADVISORY_LOCK_KEY
+from mat.audit.staging import stage
 from mat.audit.verify import verify_chain
 from mat.extensions import db
 from tests.audit.test_api import ALL_TIME, audit_events, csv_rows
@@ -118,6 +119,26 @@ def test_the_seal_command(app, api, staff, patient) -> None:
     assert runner.invoke(args=["audit", "seal"]).output == "sealed 0 reads\n"
     verified = runner.invoke(args=["audit", "verify"])
     assert verified.exit_code == 0 and verified.output.startswith("ok "), verified.output
+
+
+def test_the_seal_command_vacuums_the_staged_reads(app, api, staff, patient) -> None:
+    """The staged reads' table is a queue: the rows a write's seal deletes leave their pages
+    for every later seal to scan until a VACUUM, which autovacuum may do late or, turned off,
+    never. The timer's command vacuums it: the emptied table gives its pages back."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("VACUUM is PostgreSQL's; SQLite reuses a deleted row's pages")
+    read(api, staff["nurse"], patient)
+    row = db.session.execute(select(StagedRead.__table__)).mappings().one()
+    stage(db.session, [{k: v for k, v in row.items() if k != "id"}] * 1000)
+    db.session.commit()
+    pages = text("SELECT pg_relation_size('audit_staged_reads') / 8192")
+    assert sealed() == 1001  # as a write seals: the rows are deleted, their pages stay
+    assert db.session.scalar(pages) > 0
+    db.session.commit()  # the size's lock released: a VACUUM gives pages back only unlocked
+    result = app.test_cli_runner().invoke(args=["audit", "seal"])
+    assert result.exit_code == 0 and result.output == "sealed 0 reads\n", result.output
+    assert db.session.scalar(pages) == 0
+    assert verify_chain().ok
 
 
 def test_a_refused_request_records_its_refusal_in_the_chain(api, staff) -> None:
