@@ -19,6 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from mat import create_app
+from mat.audit.staging import vacuum_staged
 from mat.db_cli import bind_migrations
 from mat.db_roles import RolePlan, script, statements
 from mat.extensions import db
@@ -196,6 +197,11 @@ def _the_app_works_as_the_app_role(url: str) -> None:
             patch = call("PATCH", path, doc, {"level_of_care": "intensive_outpatient"})
             assert patch.status_code == 200, patch.get_json()  # an UPDATE the app may do
             assert call("GET", path, nurse).status_code == 200  # a read, staged
+            # The timer's seal works as the app role; the vacuum is the owner's, so not asked.
+            sealed = app.test_cli_runner().invoke(args=["audit", "seal"])
+            assert sealed.exit_code == 0 and sealed.output == "sealed 1 reads\n", sealed.output
+            assert vacuum_staged(db.engine) is False
+            assert call("GET", path, nurse).status_code == 200
             verified = app.test_cli_runner().invoke(args=["audit", "verify"])
             assert verified.exit_code == 0 and verified.output.startswith("ok "), verified.output
             assert db.session.scalar(text("SELECT count(*) FROM audit_staged_reads")) == 0

@@ -64,8 +64,7 @@ def seal() -> None:
     from mat.audit.staging import vacuum_staged
 
     sealed = seal_staged_reads()
-    db.session.commit()
-    db.session.close()  # no transaction of ours left open for the vacuum to wait behind
+    db.session.commit()  # ends the session's transaction: the vacuum waits behind none of ours
     vacuum_staged(db.engine)
     click.echo(f"sealed {sealed} reads")
 

@@ -135,7 +135,7 @@ def test_the_seal_command_vacuums_the_staged_reads(app, api, staff, patient) -> 
     assert sealed() == 1001  # as a write seals: the rows are deleted, their pages stay
     assert db.session.scalar(pages) > 0
     db.session.commit()  # the size's lock released: a VACUUM gives pages back only unlocked
-    result = app.test_cli_runner().invoke(args=["audit", "seal"])
+    result = app.test_cli_runner().invoke(args=["audit", "seal"])  # as the owner (superuser)
     assert result.exit_code == 0 and result.output == "sealed 0 reads\n", result.output
     assert db.session.scalar(pages) == 0
     assert verify_chain().ok
