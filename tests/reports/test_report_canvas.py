@@ -23,6 +23,9 @@ LINES = [
     [(88, "Nguyễn, Łukasz", FONT, 8.0), (420, "LATE entered 11-17 10:00", BOLD, 7.0)],
     [(28, "back\\slash", FONT, 8.0), (88, "Ærø Ōtsuka", FONT, 8.0), (420, "Ōtsuka", BOLD, 7.0)],
     [(28, "BENCH-00069", BOLD, 7.0), (88, "BENCH-00069", FONT, 7.0)],  # same text, other face
+    # New texts of characters reportlab has written before, escapes included: written without a
+    # text object (``_ascii_operators``), and still the same bytes.
+    [(0, "1037055", FONT, 8.0), (40, "1037056", FONT, 8.0), (88, "(back\\slash) 1037", FONT, 8.0)],
     [(88, "陳 Chen", FONT, 8.0)],  # two runs where the CJK font is installed
 ]
 
@@ -67,6 +70,20 @@ def test_cells_write_the_bytes_reportlabs_text_objects_write() -> None:
     assert written.getvalue() == reference.getvalue()
     text = PdfReader(written).pages[1].extract_text()
     assert "Nguyễn, Łukasz" in text and "Ærø Ōtsuka" in text and "back\\slash" in text
+
+
+def test_a_new_text_of_characters_written_before_needs_no_text_object() -> None:
+    pdf = ReportCanvas(io.BytesIO(), page="letter", frame=FRAME)
+    assert pdf._ascii_operators("1037055", FONT, 8.0) is None  # nothing written yet
+    pdf.cells([(0, "1037055", FONT, 8.0), (40, "Smith (Ann)", FONT, 8.0)])
+    for text in ("1037057", "5501307", "(Ann 1037)"):
+        fast = pdf._ascii_operators(text, FONT, 8.0)
+        assert fast is not None and fast == pdf._operators(text, FONT, 8.0), text
+    # A character reportlab has not written in this font, or a text outside printable ASCII,
+    # or another size or face: reportlab writes it.
+    for text, font, size in (("1037058", FONT, 8.0), ("Łukasz", FONT, 8.0), ("1037", FONT, 7.0),
+                             ("1037", BOLD, 8.0), ("10\t37", FONT, 8.0)):  # fmt: skip
+        assert pdf._ascii_operators(text, font, size) is None, (text, font, size)
 
 
 def test_a_repeated_cell_is_written_at_its_own_place() -> None:
