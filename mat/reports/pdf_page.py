@@ -19,7 +19,7 @@ from typing import BinaryIO
 
 from reportlab.lib.colors import Color, black
 from reportlab.lib.pagesizes import A4, LETTER
-from reportlab.lib.rl_accel import fp_str
+from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
@@ -281,15 +281,15 @@ class ReportCanvas:
         bytes: every character of the text is one reportlab already wrote in this font as
         itself (an ASCII character keeps its code in the font's first subset, and its glyph is
         then embedded), and reportlab wrote a text of this font and size as ``(text) Tj``
-        between operators that do not depend on the text. The string is the text with
-        ``\\``, ``(`` and ``)`` escaped, as reportlab escapes printable ASCII. A month's
+        between operators that do not depend on the text. The string is the text escaped by
+        reportlab's own ``escapePDF``, as ``_formatText`` escapes a subset's string. A month's
         15,000 dose numbers are texts met once; through reportlab's text object they were
         about 10 % of the PDF's time. Anything else is None, for ``_operators`` to write.
         ``test_report_canvas`` compares the bytes with reportlab's own."""
         around = self._around.get((font, size))
         if around is None or not self._as_is[font].issuperset(piece):
             return None
-        escaped = piece.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+        escaped = escapePDF(piece.encode("ascii"))  # as reportlab escapes a subset's string
         return around[0] + escaped + around[1]
 
     def _operators(self, piece: str, font: str, size: float) -> str:
@@ -306,7 +306,7 @@ class ReportCanvas:
         text.textLine(piece)
         code = text.getCode().removeprefix(_AT_ORIGIN)
         if piece.isascii() and piece.isprintable():  # learnt for ``_ascii_operators``
-            escaped = piece.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+            escaped = escapePDF(piece.encode("ascii"))  # as reportlab escapes a subset's string
             head, found, tail = code.partition(f"({escaped}) Tj")
             if found and escaped not in head + tail:  # reportlab wrote the text as itself
                 self._as_is.setdefault(font, set()).update(piece)
