@@ -183,12 +183,6 @@ def draw_text(canvas: Canvas, x: float, y: float, text: str, font: str, size: fl
         canvas.setFont(font, size)
 
 
-def draw_text_right(
-    canvas: Canvas, right: float, y: float, text: str, font: str, size: float
-) -> None:
-    draw_text(canvas, right - text_width(text, font, size), y, text, font, size)
-
-
 def paragraph_markup(text: str, font: str) -> str:
     """``text`` as escaped reportlab Paragraph markup, the CJK runs in the CJK font."""
     return "".join(

@@ -23,7 +23,7 @@ from reportlab.lib.rl_accel import escapePDF, fp_str
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
-from mat.pdf_fonts import BOLD, FONT, draw_text, draw_text_right, runs, text_width
+from mat.pdf_fonts import BOLD, FONT, draw_text, runs, text_width
 
 PAGE_SIZES: dict[str, tuple[float, float]] = {"letter": LETTER, "a4": A4}
 MARGIN = 36.0  # half an inch: inside what office printers can print on both papers
@@ -224,12 +224,16 @@ class ReportCanvas:
         return True
 
     def text(self, x: float, text: str, *, size: float = 8, bold: bool = False) -> None:
-        """Text at ``x`` (from the left margin) on the current line's baseline."""
-        draw_text(self.canvas, self.left + x, self.y, text, BOLD if bold else FONT, size)
+        """Text at ``x`` (from the left margin) on the current line's baseline: a cell of its
+        own (``cells``), so a heading, a column title or a total met before costs what a table
+        cell met before costs (a month's log draws about 9,000 of them, most the same column
+        titles and "Day totals" lines, and ``drawString`` encoded each afresh)."""
+        self.cells(((x, text, BOLD if bold else FONT, size),))
 
     def text_right(self, x: float, text: str, *, size: float = 8, bold: bool = False) -> None:
+        """Text ending at ``x`` (from the left margin)."""
         font = BOLD if bold else FONT
-        draw_text_right(self.canvas, self.left + x, self.y, text, font, size)
+        self.cells(((x - text_width(text, font, size), text, font, size),))
 
     def cells(self, cells: Iterable[tuple[float, str, str, float]]) -> None:
         """Texts ``(x from the left margin, text, font, size)`` on the current line's baseline,

@@ -26,6 +26,19 @@ def pdf_text(data: bytes) -> tuple[list[str], list[str]]:
     return layout, plain
 
 
+def text_cells(data: bytes) -> list[tuple[float, float, str, float]]:
+    """Each text object of the first page as (x, y, text, size): the log draws every cell as
+    its own, so a cell's place and size are those of the object pypdf visits."""
+    found: list[tuple[float, float, str, float]] = []
+
+    def visit(text: str, _cm: Any, tm: Any, _font: Any, size: Any) -> None:
+        if text.strip():
+            found.append((tm[4], tm[5], text.strip(), float(size) * tm[0]))
+
+    PdfReader(io.BytesIO(data)).pages[0].extract_text(visitor_text=visit)
+    return found
+
+
 def read_log_pdf(data: bytes) -> tuple[list[tuple[str, str, list[str]]], dict[Any, list[str]]]:
     """The rows as (day, initials of the block, cells) and the totals lines by block
     ((day, initials), or "summary"), in the order printed."""

@@ -9,6 +9,7 @@ from typing import Any
 from pypdf import PdfReader
 
 from tests.reports.conftest import DAY1, DAY2
+from tests.reports.reading import text_cells
 
 
 def text_of(data: bytes) -> str:
@@ -131,18 +132,6 @@ def _todays_log_pdf(api: Any, staff: dict[str, Any]) -> bytes:
     return bytes(log.get_data())
 
 
-def _cells(data: bytes) -> list[tuple[float, str]]:
-    """Each text object of the first page as (x, text): the log draws every cell as its own."""
-    found: list[tuple[float, str]] = []
-
-    def visit(text: str, _cm: Any, tm: Any, _font: Any, _size: Any) -> None:
-        if text.strip():
-            found.append((tm[4], text.strip()))
-
-    PdfReader(io.BytesIO(data)).pages[0].extract_text(visitor_text=visit)
-    return found
-
-
 def test_the_log_pdf_keeps_a_three_digit_dose_apart_from_its_volume(
     api, factory, staff, sign_order, give, clock
 ) -> None:
@@ -154,7 +143,7 @@ def test_the_log_pdf_keeps_a_three_digit_dose_apart_from_its_volume(
     patient = factory.patient(admitted_on=clock.now.date() - timedelta(days=120))
     sign_order(patient, dose_mg=105, justification="Stable on this dose for months.")
     assert give(patient, 105).status_code == 201
-    cells = {text: x for x, text in _cells(_todays_log_pdf(api, staff))}
+    cells = {text: x for x, _, text, _ in text_cells(_todays_log_pdf(api, staff))}
     left = cells["Time"]  # the table's left margin: its first column's title
     cells = {text: x - left for text, x in cells.items()}
     titles = [title for title, *_ in TABLE]

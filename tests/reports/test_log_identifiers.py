@@ -11,14 +11,13 @@ import io
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import pairwise
-from typing import Any
 
 import pytest
-from pypdf import PdfReader
 
 from mat.pdf_fonts import FONT, text_width
 from mat.reports.log_pdf import COLUMNS, TABLE, write_log_pdf
 from mat.reports.log_rows import LogEntry, LogQuery, LogRow
+from tests.reports.reading import text_cells
 
 DAY = date(2026, 11, 16)
 TITLES = [title for title, *_ in TABLE]
@@ -54,13 +53,7 @@ def _cells(entries: list[LogEntry]) -> list[tuple[float, float, str, float]]:
     printed = datetime(2026, 12, 7, tzinfo=UTC)
     query = LogQuery(DAY, DAY)
     write_log_pdf(entries, query, out, page="letter", clinic="Demo", printed_at=printed)
-    found: list[tuple[float, float, str, float]] = []
-
-    def visit(text: str, _cm: Any, tm: Any, _font: Any, size: Any) -> None:
-        if text.strip():
-            found.append((tm[4], tm[5], text.strip(), float(size) * tm[0]))
-
-    PdfReader(io.BytesIO(out.getvalue())).pages[0].extract_text(visitor_text=visit)
+    found = text_cells(out.getvalue())
     left = next(x for x, _, text, _ in found if text == "Time")  # the table's first title
     return [(x - left, y, text, size) for x, y, text, size in found]
 
