@@ -67,7 +67,9 @@ SMALLER_SIZES = (7.5, 7.0, 6.5)
 def fitted_cell(text: str, width: float, identifier: bool) -> tuple[tuple[str, ...], float]:
     """A left-aligned cell's lines and the size they print at: 8 pt, wrapped where too wide,
     or, for an identifier, one line at the largest of ``SMALLER_SIZES`` that fits."""
-    lines = wrapped_lines(text, width, FONT, 8.0)  # one line, the common case: measured once
+    if text_width(text, FONT, 8.0) <= width:  # one line, the common case: measured once
+        return (text,), 8.0  # what wrapping gives a text that fits, without its word loop
+    lines = wrapped_lines(text, width, FONT, 8.0)
     if identifier and len(lines) > 1:
         for size in SMALLER_SIZES:
             if text_width(text, FONT, size) <= width:
