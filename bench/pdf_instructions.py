@@ -9,7 +9,7 @@ by the full bench), and counts the instructions of ``write_log_pdf`` laying them
 valgrind's callgrind: the program is run twice under it, once building the entries only and
 once laying them out too, and the difference is the layout's. Needs valgrind
 (``apt-get install valgrind``); both runs go in parallel, about three minutes on two cores for
-the default 13,500 rows. ``PYTHONHASHSEED`` is fixed: two counts of the same code agreed to
+the default month of 13,634 rows. ``PYTHONHASHSEED`` is fixed: two counts of the same code agreed to
 the instruction.
 
     python -m bench.pdf_instructions --run 0|1 ...   (one run, as valgrind is given it)
