@@ -69,12 +69,11 @@ def fitted_cell(text: str, width: float, identifier: bool) -> tuple[tuple[str, .
     or, for an identifier, one line at the largest of ``SMALLER_SIZES`` that fits."""
     if text_width(text, FONT, 8.0) <= width:  # one line, the common case: measured once
         return (text,), 8.0  # what wrapping gives a text that fits, without its word loop
-    lines = wrapped_lines(text, width, FONT, 8.0)
-    if identifier and len(lines) > 1:
+    if identifier:  # too wide at 8 pt, so wrapping would split it: smaller first
         for size in SMALLER_SIZES:
             if text_width(text, FONT, size) <= width:
                 return (text,), size
-    return lines, 8.0
+    return wrapped_lines(text, width, FONT, 8.0), 8.0
 
 
 @dataclass
@@ -197,8 +196,7 @@ class _LogLayout:
         # name and MRN every day among 15,000 dose numbers that print once, which pushed the
         # names out of the process's small wrap cache (40,000 misses a month). Kept here, the
         # texts are freed with the document instead of staying in every worker (about 24 MB
-        # for 65,536).
-        # One dictionary a column, by text: no key tuple to build for each of a row's cells.
+        # for 65,536). One dictionary a column, by text: no key tuple for each of a row's cells.
         self._cells: dict[int, dict[str, tuple[tuple[str, ...], float]]] = {i: {} for i in WRAPPED}
         self._flags: dict[tuple[str, bool], tuple[tuple[str, ...], float]] = {}
 
