@@ -110,7 +110,7 @@ def instructions(run: int, patients: int, days: int, folder: Path) -> subprocess
     return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)  # noqa: S603 (our own command line)
 
 
-def _refs(stderr: str) -> int:
+def refs(stderr: str) -> int:
     match = re.search(r"I\s+refs:\s+([\d,]+)", stderr)
     if match is None:
         sys.exit(f"valgrind printed no instruction count:\n{stderr[-2000:]}")
@@ -132,7 +132,7 @@ def main() -> None:
         sys.exit("valgrind is not installed: apt-get install valgrind (Debian)")
     with tempfile.TemporaryDirectory() as folder:
         runs = [instructions(run, args.patients, args.days, Path(folder)) for run in (0, 1)]
-        counts = [_refs(run.communicate()[1]) for run in runs]
+        counts = [refs(run.communicate()[1]) for run in runs]
     rows = len(month(args.patients, args.days)[1])
     layout = counts[1] - counts[0]
     print(f"{rows} rows: the layout ran {layout:,} instructions, {layout / rows:,.0f} a row")

@@ -1,0 +1,180 @@
+"""A request's CPU in instructions: the dose plan (``GET /api/v1/patients/<id>/dose-plan``), a
+recorded dose (``POST /api/v1/patients/<id>/doses``) and ``GET /api/v1/me`` (what every API
+call pays before its own work), through the whole Flask stack and the database driver, counted
+with valgrind's callgrind. The clock of the machines the bench runs on spreads a request's CPU
+by a tenth or more between two runs of the same code; a count does not (two counts of the same
+code agree within 0.1 %), so a change of a few percent shows before a full bench run.
+
+    python -m bench.plan_instructions [--what plan|dose|me|trivial] [--requests N]
+
+Makes a scratch PostgreSQL database (``MAT_BENCH_PG``, as ``bench.run``) with a small clinic in
+it (``bench.generate``: 120 patients, 30 days, today undosed), and runs the requests in a child
+process under callgrind twice, in parallel: once with a warm-up only (the first requests
+compile the statements and fill the caches, and psycopg prepares a statement on its fifth run),
+once with the warm-up and ``--requests`` more (100 reads, or 50 doses: one a patient due today).
+The difference over the requests is one request's instructions in the Flask process (the
+database server is another process, not counted). ``--what trivial`` counts the full bench's
+baseline, ``bench/trivial_app.py``'s one indexed query, the same way: a ratio to it does not
+depend on the machine. About a minute on two cores. Needs valgrind
+(``apt-get install valgrind``) and PostgreSQL.
+
+    python -m bench.plan_instructions --run 0|1 ...   (one run, as valgrind is given it)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bench.generate import PASSWORD, Size
+from bench.pdf_instructions import refs
+
+CLINIC = Size(120, 30, 3, 2_000)
+JSON = "application/json"  # an amount is sent as the number the plan gave, not as a string
+WARM_UP = 20  # the statements compiled, prepared (psycopg: on their fifth run), caches filled
+PATHS = {
+    "plan": "/api/v1/patients/{patient}/dose-plan",
+    "me": "/api/v1/me",
+    # bench.run's baseline: a Flask app answering one indexed query (bench/trivial_app.py)
+    "trivial": "/patients/{patient}",
+    "dose": "/api/v1/patients/{patient}/doses",
+}
+
+
+def requests(client: Any, token: str, what: str, patients: list[tuple[int, str]]) -> None:
+    """A request for each of ``patients`` (id, the amount due) through the test client."""
+    headers = {"Authorization": f"Bearer {token}"}
+    for patient, amount in patients:
+        path = PATHS[what].format(patient=patient)
+        if what == "dose":  # each patient dosed once, with its own key
+            sent = {**headers, "Idempotency-Key": f"bench-{patient}", "Content-Type": JSON}
+            answer = client.post(path, data=f'{{"amount_mg": {amount}}}', headers=sent)
+        else:
+            answer = client.get(path, headers=headers)
+        if answer.status_code not in (200, 201):
+            sys.exit(f"{answer.status_code}: {answer.get_data(as_text=True)[:500]}")
+
+
+def one_run(what: str, run: int, count: int) -> None:
+    """The child's work: the app on ``MAT_DATABASE_URL``, the token in ``MAT_BENCH_TOKEN``, the
+    patients due today (``id:amount``, comma separated) in ``MAT_BENCH_DUE``. Run 0 makes
+    the warm-up's requests only, run 1 the warm-up's and ``count`` more. A dose is recorded
+    once a patient, so each run doses its own patients: run 0 the first ``WARM_UP`` due, run 1
+    the next ``WARM_UP`` and ``count`` after them."""
+    import gc
+
+    from mat import create_app
+
+    if what == "trivial":
+        from bench.trivial_app import app
+    else:
+        app = create_app({"RATELIMIT_STORAGE_URI": "memory://"})
+    due = [
+        (int(patient), amount)
+        for patient, amount in (item.split(":") for item in os.environ["MAT_BENCH_DUE"].split(","))
+    ]
+    if what != "dose":  # reads: the same patients in both runs, as often as asked
+        due = (due * (1 + (WARM_UP + count) // len(due)))[: WARM_UP + count]
+    elif run == 1:
+        due = due[WARM_UP:]
+    client, token = app.test_client(), os.environ["MAT_BENCH_TOKEN"]
+    requests(client, token, what, due[:WARM_UP])
+    gc.freeze()  # as a gunicorn worker does after loading (mat.gunicorn_conf)
+    requests(client, token, what, due[WARM_UP : WARM_UP + count])
+
+
+def clinic() -> tuple[str, str]:
+    """Migrate and fill the scratch database (``MAT_DATABASE_URL``); a nurse's token and the
+    patients due a dose today (``MAT_BENCH_DUE``)."""
+    from flask_migrate import upgrade
+
+    from bench.generate import generate
+    from mat import create_app
+    from mat.audit.service import seal_staged_reads
+    from mat.db_cli import bind_migrations
+    from mat.extensions import db
+
+    app = create_app({"RATELIMIT_STORAGE_URI": "memory://"})
+    bind_migrations(app)
+    with app.app_context():
+        upgrade()
+    generate(app, CLINIC)
+    answer = app.test_client().post(
+        "/api/v1/tokens", json={"username": "bench-nurse", "password": PASSWORD}
+    )
+    if answer.status_code != 201:
+        sys.exit(f"no token: {answer.get_data(as_text=True)[:500]}")
+    token = str(answer.get_json()["token"])
+    due = due_today(app.test_client(), token, CLINIC.patients)
+    with app.app_context():
+        seal_staged_reads()  # as the clinic's timer does: a dose does not seal them all
+        db.session.commit()
+        db.engine.dispose()
+    return token, ",".join(f"{patient}:{amount}" for patient, amount in due)
+
+
+def due_today(client: Any, token: str, patients: int) -> list[tuple[int, str]]:
+    """The patients 1..``patients`` due a dose today, with the amount their plan gives."""
+    due = []
+    for patient in range(1, patients + 1):
+        plan = client.get(
+            PATHS["plan"].format(patient=patient), headers={"Authorization": f"Bearer {token}"}
+        ).get_json()
+        if plan["status"] == "due" and plan["slot"] is not None:
+            due.append((patient, str(plan["dose_mg"])))
+    return due
+
+
+def counted(run: int, what: str, count: int, env: dict[str, str]) -> subprocess.Popen[str]:
+    """One run under callgrind, started."""
+    command = [
+        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+        sys.executable, "-m", "bench.plan_instructions", "--run", str(run),
+        "--what", what, "--requests", str(count),
+    ]  # fmt: skip
+    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)  # noqa: S603 (our own command line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=None, help="100 reads, 50 doses")
+    parser.add_argument("--what", choices=tuple(PATHS), default="plan")
+    parser.add_argument("--run", type=int, choices=(0, 1), default=None)
+    args = parser.parse_args()
+    count = args.requests or (50 if args.what == "dose" else 100)
+    if args.run is not None:
+        one_run(args.what, args.run, count if args.run else 0)
+        return
+    if shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed: apt-get install valgrind (Debian)")
+    from bench.run import SECRET, pg_available, scratch_database
+
+    if not pg_available():
+        sys.exit("PostgreSQL does not answer (MAT_BENCH_PG)")
+    url, drop = scratch_database("postgresql", Path(), "_plan")
+    try:
+        env = {**os.environ, "MAT_DATABASE_URL": url, "MAT_SECRET_KEY": SECRET}
+        os.environ.update(env)
+        env["MAT_BENCH_TOKEN"], env["MAT_BENCH_DUE"] = clinic()
+        if args.what == "dose" and len(env["MAT_BENCH_DUE"].split(",")) < 2 * WARM_UP + count:
+            sys.exit(f"fewer patients due today than {2 * WARM_UP + count}: ask for fewer")
+        env["PYTHONHASHSEED"] = "0"
+        runs = [counted(run, args.what, count, env) for run in (0, 1)]
+        outputs = [run.communicate()[1] for run in runs]
+        for run, stderr in zip(runs, outputs, strict=True):
+            if run.returncode:
+                sys.exit(f"a run under callgrind failed:\n{stderr[-3000:]}")
+        counts = [refs(stderr) for stderr in outputs]
+    finally:
+        drop()
+    each = (counts[1] - counts[0]) / count
+    print(f"{args.what}: {each:,.0f} instructions a request ({count} requests)")
+
+
+if __name__ == "__main__":
+    main()

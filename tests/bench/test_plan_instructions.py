@@ -1,0 +1,55 @@
+"""The requests bench/plan_instructions.py counts under valgrind are real answers of the app: a
+dose plan, ``/me`` and a recorded dose (one a patient due today, with its own key), and a
+refusal stops the count instead of being counted. The count itself needs valgrind and
+PostgreSQL and a minute, so it is the bench's, not the suite's."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+
+from bench.generate import PASSWORD, SIZES, generate
+from bench.plan_instructions import due_today, requests
+from mat.dosing.models import Dose
+from mat.extensions import db
+
+pytestmark = pytest.mark.slow
+
+
+def _token(client: FlaskClient) -> str:
+    answer = client.post("/api/v1/tokens", json={"username": "bench-nurse", "password": PASSWORD})
+    assert answer.status_code == 201
+    return str(answer.get_json()["token"])
+
+
+def _doses() -> int:
+    return db.session.scalar(select(func.count()).select_from(Dose)) or 0
+
+
+def test_the_counted_requests_are_answered_and_doses_recorded(
+    app: Flask, client: FlaskClient
+) -> None:
+    generate(app, SIZES["tiny"])
+    token = _token(client)
+    due = due_today(client, token, SIZES["tiny"].patients)
+    assert due, "the tiny clinic leaves today undosed"
+    requests(client, token, "plan", due * 2)
+    requests(client, token, "me", due)
+    before = _doses()
+    requests(client, token, "dose", due[:1])
+    assert _doses() == before + 1
+    assert due_today(client, token, SIZES["tiny"].patients) == due[1:]
+
+
+def test_a_refused_request_stops_the_count(app: Flask, client: FlaskClient) -> None:
+    generate(app, SIZES["tiny"])
+    token = _token(client)
+    (patient, amount), (other, _) = due_today(client, token, SIZES["tiny"].patients)[:2]
+    before = _doses()
+    with pytest.raises(SystemExit, match="422"):  # not the amount the order plans
+        requests(client, token, "dose", [(other, "999")])
+    with pytest.raises(SystemExit, match="401"):
+        requests(client, "not-a-token", "plan", [(patient, amount)])
+    assert _doses() == before
