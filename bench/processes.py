@@ -185,7 +185,25 @@ def wrk_median(server: Server, script: str, seconds: float, **env: str) -> dict[
     figures are medians of three). On two cores shared by wrk, the workers and the database, one
     run's p99 can be a few slow requests behind a checkpoint or the other core's work; the
     median keeps one such run from being the number. Each run's figures are kept in ``runs``."""
-    runs = [wrk(server, script, seconds, **env) for _ in range(3)]
+    return median_of([wrk(server, script, seconds, **env) for _ in range(3)])
+
+
+def wrk_interleaved(
+    drives: list[tuple[Server, dict[str, str]]], script: str, seconds: float
+) -> list[dict[str, Any]]:
+    """``wrk_median`` of each (server, its wrk environment) of ``drives``, their runs taken in
+    turn (first, second, first, second...) rather than three of one and then three of the
+    other: a comparison of two servers then meets the machine's slow minutes on both sides.
+    On the shared machines the bench runs on, ``mat``'s requests moved by a third between runs
+    a minute apart, which three runs of one clinic and then three of another turned into a
+    ratio between the clinics (the history ratio read 0.82x to 1.73x for the same code)."""
+    rounds = [[wrk(server, script, seconds, **env) for server, env in drives] for _ in range(3)]
+    return [median_of([round_[n] for round_ in rounds]) for n in range(len(drives))]
+
+
+def median_of(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Three runs' figures as one: each figure the median of the three, the run of the median
+    p99 for the rest, and each run's figures in ``runs``."""
     found = dict(sorted(runs, key=lambda run: run["p99_us"])[1])
     for key in ("p99_ms", "p50_ms", "req_per_s", "cpu_ms_per_request"):
         found[key] = sorted(run[key] for run in runs)[1]

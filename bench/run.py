@@ -25,6 +25,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,12 +42,14 @@ from bench.processes import (
     fetch,
     flask,
     wrk,
+    wrk_interleaved,
     wrk_median,
 )
 
 PG = os.environ.get("MAT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 SECRET = "bench-only-secret-key-not-for-production-0123456789"  # noqa: S105 (a scratch server)
 MAT_PORT, TRIVIAL_PORT = 18461, 18462
+PLAN_PATH = "/api/v1/patients/%d/dose-plan"
 
 
 # --------------------------------------------------------------------------------------------
@@ -151,6 +155,7 @@ def run(
     results.update(found)
     settle(env["MAT_DATABASE_URL"])
     patients = results["clinic"]["patients"]
+    compare = comparison_clinic(engine, folder, scale) if scale != "tiny" else None
     from sqlalchemy import create_engine
 
     from bench import trivial_app
@@ -158,19 +163,24 @@ def run(
     trivial_app.metadata.create_all(create_engine(env["MAT_DATABASE_URL"]))
     mat = Server(env, "mat:create_app()", MAT_PORT, folder / "mat.log")
     trivial = Server(env, "bench.trivial_app:app", TRIVIAL_PORT, folder / "trivial.log")
+    servers = [mat, trivial]
     load: dict[str, Any] = {}
     try:
         mat.warm("/login")
         trivial.warm("/health")
         nurse = tokens["nurse"]
-        load["mat_dose_plan"] = wrk_median(
-            mat,
-            "get.lua",
-            seconds,
-            BENCH_TOKEN=nurse,
-            BENCH_PATH="/api/v1/patients/%d/dose-plan",
-            BENCH_PATIENTS=str(patients),
-        )
+        plans = {"BENCH_TOKEN": nurse, "BENCH_PATH": PLAN_PATH, "BENCH_PATIENTS": str(patients)}
+        if compare is None:
+            load["mat_dose_plan"] = wrk_median(mat, "get.lua", seconds, **plans)
+        else:
+            # The history ratio: both clinics' plans in turn (wrk_interleaved says why).
+            log = compare.folder / "mat.log"
+            other = Server(compare.env, "mat:create_app()", MAT_PORT + 2, log)
+            servers.append(other)
+            other.warm("/login")
+            load["mat_dose_plan"], compare.plans = wrk_interleaved(
+                [(mat, plans), (other, compare.wrk_env)], "get.lua", seconds
+            )
         load["trivial_query"] = wrk_median(
             trivial, "get.lua", seconds, BENCH_PATH="/patients/%d", BENCH_PATIENTS=str(patients)
         )
@@ -229,12 +239,14 @@ def run(
             "seconds": round(time.perf_counter() - started, 2),
         }
     finally:
-        mat.stop()
-        trivial.stop()
+        for server in servers:
+            server.stop()
+        if compare is not None:
+            compare.drop()
     results["load"]["runs"] = load
     results["cli"] = cli_measures(env, folder)
-    if scale != "tiny":
-        results["history_ratio"] = history_ratio(results, engine, folder, seconds, scale)
+    if compare is not None:
+        results["history_ratio"] = compare.ratio(load["mat_dose_plan"])
 
 
 def settle(url: str) -> None:
@@ -255,46 +267,64 @@ def settle(url: str) -> None:
         conn.execute("CHECKPOINT")
 
 
-def history_ratio(
-    results: dict[str, Any], engine: str, folder: Path, seconds: float, scale: str
-) -> dict[str, Any]:
-    """Dose plan p99 of a clinic with about 10,000 dose rows, served and driven the same way
-    right after the main run: the main p99 over this one says what the size of the tables
-    costs. Its patients have the same length of history as the main clinic's (fewer of them),
-    so only the number of rows differs."""
+@dataclass
+class Comparison:
+    """The clinic the history ratio compares the main one with: its database, its server's
+    environment, and the dose plans measured on it (``wrk_interleaved``)."""
+
+    folder: Path
+    env: dict[str, str]
+    drop: Callable[[], None]
+    found: dict[str, Any]
+    plans: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def wrk_env(self) -> dict[str, str]:
+        patients = str(self.found["clinic"]["patients"])
+        return {
+            "BENCH_TOKEN": self.found["tokens"]["nurse"],
+            "BENCH_PATH": PLAN_PATH,
+            "BENCH_PATIENTS": patients,
+        }
+
+    def ratio(self, big: dict[str, Any]) -> dict[str, Any]:
+        """The main clinic's dose plan p99 over this one's: what the size of the tables costs."""
+        clinic = self.found["clinic"]
+        return {
+            "compare_clinic": clinic,
+            "compare_dose_rows": clinic["imported_doses"] + clinic["service_doses"],
+            "compare_p99_ms": self.plans["p99_ms"],
+            "main_p99_ms": big["p99_ms"],
+            "ratio": round(big["p99_ms"] / self.plans["p99_ms"], 2)
+            if self.plans["p99_ms"]
+            else None,
+            "compare_runs": self.plans["runs"],
+        }
+
+
+def comparison_clinic(engine: str, folder: Path, scale: str) -> Comparison:
+    """A clinic of about 10,000 dose rows whose patients have the same length of history as the
+    main clinic's (fewer of them), so only the number of rows differs; generated and settled
+    before anything is measured, and served beside the main one."""
     from bench.generate import SIZES, Size
 
     main = SIZES[scale]
-    compare = Size(max(3, 10_000 // main.days), main.days, 2, 5_000)
+    size = Size(max(3, 10_000 // main.days), main.days, 2, 5_000)
     saved = os.environ["MAT_DATABASE_URL"]
     other = folder / "compare"
     other.mkdir()
     url, drop = scratch_database(engine, other, suffix="cmp")
     os.environ["MAT_DATABASE_URL"] = url
-    env = {**os.environ, "MAT_SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT)}
     try:
-        found = in_process(compare, engine, explain=False, only_tokens=True)
+        found = in_process(size, engine, explain=False, only_tokens=True)
         settle(url)
-        server = Server(env, "mat:create_app()", MAT_PORT + 2, other / "mat.log")
-        try:
-            server.warm("/login")
-            small = wrk_median(server, "get.lua", seconds, BENCH_TOKEN=found["tokens"]["nurse"],
-                        BENCH_PATH="/api/v1/patients/%d/dose-plan",
-                        BENCH_PATIENTS=str(found["clinic"]["patients"]))  # fmt: skip
-        finally:
-            server.stop()
+    except BaseException:
+        drop()
+        raise
     finally:
         os.environ["MAT_DATABASE_URL"] = saved
-        drop()
-    big = results["load"]["runs"]["mat_dose_plan"]
-    rows = found["clinic"]["imported_doses"] + found["clinic"]["service_doses"]
-    return {
-        "compare_clinic": found["clinic"],
-        "compare_dose_rows": rows,
-        "compare_p99_ms": small["p99_ms"],
-        "main_p99_ms": big["p99_ms"],
-        "ratio": round(big["p99_ms"] / small["p99_ms"], 2) if small["p99_ms"] else None,
-    }
+    env = {**os.environ, "MAT_DATABASE_URL": url, "MAT_SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT)}
+    return Comparison(other, env, drop, found)
 
 
 def max_id(url: str, table: str) -> int:
