@@ -46,11 +46,7 @@ def in_process(
             db.engine.dispose()
         return {**out, "tokens": tokens}
     nurse = {"Authorization": f"Bearer {tokens['nurse']}"}
-    due: list[tuple[int, str]] = []
-    for patient_id in range(1, summary.patients + 1):
-        plan = client.get(f"/api/v1/patients/{patient_id}/dose-plan", headers=nurse).get_json()
-        if plan["status"] == "due" and plan["slot"] is not None:
-            due.append((patient_id, str(plan["dose_mg"])))
+    due = due_today(client, tokens["nurse"], summary.patients)
     probe_id, probe_amount = due.pop()  # dosed here, in-process; the rest by wrk
     # The plans just read are staged; a clinic's seal timer chains them (bench.run's
     # seal_backlog says why), so the probe dose is counted as a dose, not as a seal of them all.
@@ -94,6 +90,18 @@ def in_process(
     out["tokens"] = tokens
     out["due"] = due
     return out
+
+
+def due_today(client: Any, token: str, patients: int) -> list[tuple[int, str]]:
+    """The patients 1..``patients`` due a dose today, with the amount their plan gives."""
+    due = []
+    for patient in range(1, patients + 1):
+        plan = client.get(
+            f"/api/v1/patients/{patient}/dose-plan", headers={"Authorization": f"Bearer {token}"}
+        ).get_json()
+        if plan["status"] == "due" and plan["slot"] is not None:
+            due.append((patient, str(plan["dose_mg"])))
+    return due
 
 
 SCRUB = re.compile(r"[A-Za-z0-9_\-]{32,}")

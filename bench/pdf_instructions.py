@@ -19,17 +19,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import re
-import shutil
-import subprocess
-import sys
-import tempfile
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
+from bench.callgrind import require_valgrind, run_pair
 from mat.reports.log_pdf import write_log_pdf  # imported by both runs: not the layout's cost
 from mat.reports.log_rows import LogEntry, LogQuery, LogRow
 
@@ -99,24 +93,6 @@ def lay_out(query: LogQuery, entries: list[LogEntry]) -> int:
     return len(out.getvalue())
 
 
-def instructions(run: int, patients: int, days: int, folder: Path) -> subprocess.Popen[str]:
-    """One run under callgrind, started: ``run`` 1 lays the month out, 0 only builds it."""
-    command = [
-        "valgrind", "--tool=callgrind", f"--callgrind-out-file={folder / f'run{run}.out'}",
-        sys.executable, "-m", "bench.pdf_instructions", "--run", str(run),
-        "--patients", str(patients), "--days", str(days),
-    ]  # fmt: skip
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)  # noqa: S603 (our own command line)
-
-
-def refs(stderr: str) -> int:
-    match = re.search(r"I\s+refs:\s+([\d,]+)", stderr)
-    if match is None:
-        sys.exit(f"valgrind printed no instruction count:\n{stderr[-2000:]}")
-    return int(match.group(1).replace(",", ""))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--patients", type=int, default=450)
@@ -128,13 +104,11 @@ def main() -> None:
         if args.run:
             print(f"{len(entries)} rows, {lay_out(query, entries)} bytes")
         return
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed: apt-get install valgrind (Debian)")
-    with tempfile.TemporaryDirectory() as folder:
-        runs = [instructions(run, args.patients, args.days, Path(folder)) for run in (0, 1)]
-        counts = [refs(run.communicate()[1]) for run in runs]
+    require_valgrind()
+    size = ["--patients", str(args.patients), "--days", str(args.days)]
+    built, laid_out = run_pair("bench.pdf_instructions", size)
     rows = len(month(args.patients, args.days)[1])
-    layout = counts[1] - counts[0]
+    layout = laid_out - built
     print(f"{rows} rows: the layout ran {layout:,} instructions, {layout / rows:,.0f} a row")
 
 

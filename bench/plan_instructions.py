@@ -3,7 +3,7 @@ recorded dose (``POST /api/v1/patients/<id>/doses``) and ``GET /api/v1/me`` (wha
 call pays before its own work), through the whole Flask stack and the database driver, counted
 with valgrind's callgrind. The clock of the machines the bench runs on spreads a request's CPU
 by a tenth or more between two runs of the same code; a count does not (two counts of the same
-code agree within 0.1 %), so a change of a few percent shows before a full bench run.
+code agree within 0.05 %), so a change of a few percent shows before a full bench run.
 
     python -m bench.plan_instructions [--what plan|dose|me|trivial] [--requests N]
 
@@ -25,14 +25,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from bench.generate import PASSWORD, Size
-from bench.pdf_instructions import refs
+from bench.callgrind import require_valgrind, run_pair
+from bench.generate import Size
 
 CLINIC = Size(120, 30, 3, 2_000)
 JSON = "application/json"  # an amount is sent as the number the plan gave, not as a string
@@ -88,58 +86,6 @@ def one_run(what: str, run: int, count: int) -> None:
     requests(client, token, what, due[WARM_UP : WARM_UP + count])
 
 
-def clinic() -> tuple[str, str]:
-    """Migrate and fill the scratch database (``MAT_DATABASE_URL``); a nurse's token and the
-    patients due a dose today (``MAT_BENCH_DUE``)."""
-    from flask_migrate import upgrade
-
-    from bench.generate import generate
-    from mat import create_app
-    from mat.audit.service import seal_staged_reads
-    from mat.db_cli import bind_migrations
-    from mat.extensions import db
-
-    app = create_app({"RATELIMIT_STORAGE_URI": "memory://"})
-    bind_migrations(app)
-    with app.app_context():
-        upgrade()
-    generate(app, CLINIC)
-    answer = app.test_client().post(
-        "/api/v1/tokens", json={"username": "bench-nurse", "password": PASSWORD}
-    )
-    if answer.status_code != 201:
-        sys.exit(f"no token: {answer.get_data(as_text=True)[:500]}")
-    token = str(answer.get_json()["token"])
-    due = due_today(app.test_client(), token, CLINIC.patients)
-    with app.app_context():
-        seal_staged_reads()  # as the clinic's timer does: a dose does not seal them all
-        db.session.commit()
-        db.engine.dispose()
-    return token, ",".join(f"{patient}:{amount}" for patient, amount in due)
-
-
-def due_today(client: Any, token: str, patients: int) -> list[tuple[int, str]]:
-    """The patients 1..``patients`` due a dose today, with the amount their plan gives."""
-    due = []
-    for patient in range(1, patients + 1):
-        plan = client.get(
-            PATHS["plan"].format(patient=patient), headers={"Authorization": f"Bearer {token}"}
-        ).get_json()
-        if plan["status"] == "due" and plan["slot"] is not None:
-            due.append((patient, str(plan["dose_mg"])))
-    return due
-
-
-def counted(run: int, what: str, count: int, env: dict[str, str]) -> subprocess.Popen[str]:
-    """One run under callgrind, started."""
-    command = [
-        "valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-        sys.executable, "-m", "bench.plan_instructions", "--run", str(run),
-        "--what", what, "--requests", str(count),
-    ]  # fmt: skip
-    return subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)  # noqa: S603 (our own command line)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=None, help="100 reads, 50 doses")
@@ -150,8 +96,8 @@ def main() -> None:
     if args.run is not None:
         one_run(args.what, args.run, count if args.run else 0)
         return
-    if shutil.which("valgrind") is None:
-        sys.exit("valgrind is not installed: apt-get install valgrind (Debian)")
+    require_valgrind()
+    from bench.inprocess import in_process
     from bench.run import SECRET, pg_available, scratch_database
 
     if not pg_available():
@@ -160,19 +106,18 @@ def main() -> None:
     try:
         env = {**os.environ, "MAT_DATABASE_URL": url, "MAT_SECRET_KEY": SECRET}
         os.environ.update(env)
-        env["MAT_BENCH_TOKEN"], env["MAT_BENCH_DUE"] = clinic()
-        if args.what == "dose" and len(env["MAT_BENCH_DUE"].split(",")) < 2 * WARM_UP + count:
+        # The clinic, a nurse's token and the patients due today, their reads sealed: what
+        # the full bench's in-process part makes (it doses one of the due itself).
+        found = in_process(CLINIC, "postgresql", explain=False)
+        env["MAT_BENCH_TOKEN"] = found["tokens"]["nurse"]
+        env["MAT_BENCH_DUE"] = ",".join(f"{patient}:{amount}" for patient, amount in found["due"])
+        if args.what == "dose" and len(found["due"]) < 2 * WARM_UP + count:
             sys.exit(f"fewer patients due today than {2 * WARM_UP + count}: ask for fewer")
-        env["PYTHONHASHSEED"] = "0"
-        runs = [counted(run, args.what, count, env) for run in (0, 1)]
-        outputs = [run.communicate()[1] for run in runs]
-        for run, stderr in zip(runs, outputs, strict=True):
-            if run.returncode:
-                sys.exit(f"a run under callgrind failed:\n{stderr[-3000:]}")
-        counts = [refs(stderr) for stderr in outputs]
+        asked = ["--what", args.what, "--requests", str(count)]
+        warm_up, measured = run_pair("bench.plan_instructions", asked, env)
     finally:
         drop()
-    each = (counts[1] - counts[0]) / count
+    each = (measured - warm_up) / count
     print(f"{args.what}: {each:,.0f} instructions a request ({count} requests)")
 
 

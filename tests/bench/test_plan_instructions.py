@@ -11,7 +11,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from bench.generate import PASSWORD, SIZES, generate
-from bench.plan_instructions import due_today, requests
+from bench.inprocess import due_today
+from bench.plan_instructions import requests
 from mat.dosing.models import Dose
 from mat.extensions import db
 
