@@ -48,6 +48,19 @@ def child(env: dict[str, str], *args: str) -> dict[str, Any]:
     return found
 
 
+def compile_bytecode() -> bool:
+    """mat's modules and the bench's compiled to bytecode before anything is measured, as a
+    clinic's install has them: Python writes them on a module's first import, unless
+    ``PYTHONDONTWRITEBYTECODE`` is set, as it is on the machines this bench has run on. There,
+    every ``flask`` command the bench times compiled the ~160 modules it imports from source
+    again: 0.93 G of the 4.50 G instructions of ``mat.create_app()`` (callgrind), which the raw
+    reportlab floor, imported from the installed (compiled) reportlab, never paid. Whether it
+    compiled everything (a file it cannot write is said in the output)."""
+    import compileall
+
+    return all(compileall.compile_dir(ROOT / name, quiet=1) for name in ("mat", "bench"))
+
+
 def flask(env: dict[str, str], *args: str) -> dict[str, Any]:
     return child(env, sys.executable, "-m", "flask", "--app", "mat", *args)
 

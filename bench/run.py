@@ -39,6 +39,7 @@ from bench.processes import (
     THREADS,
     Server,
     child,
+    compile_bytecode,
     fetch,
     flask,
     wrk,
@@ -116,6 +117,7 @@ def main() -> None:
     }
     # Other work on the machine skews every number: the load averages say how busy it was.
     results["machine"]["load_before"] = [round(x, 2) for x in os.getloadavg()]
+    results["machine"]["bytecode_compiled"] = compile_bytecode()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         url, drop = scratch_database(engine, folder)
