@@ -102,7 +102,7 @@ def main() -> None:
     if args.run is not None:
         query, entries = month(args.patients, args.days)
         if args.run:
-            print(f"{len(entries)} rows, {lay_out(query, entries)} bytes")
+            lay_out(query, entries)
         return
     require_valgrind()
     size = ["--patients", str(args.patients), "--days", str(args.days)]
