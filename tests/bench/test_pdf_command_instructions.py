@@ -15,8 +15,10 @@ from pypdf import PdfReader
 
 from bench.pdf_command_instructions import commands, compare, write_month_csv
 from bench.processes import ROOT
+from mat.pdf_fonts import FONT
 
 
+@pytest.mark.skipif(FONT != "DejaVuSans", reason="DejaVu Sans is not installed (raw_pdf)")
 def test_the_four_counted_commands_do_their_work_on_the_same_rows(
     database_url: str,
     patient: Any,
