@@ -5,7 +5,7 @@ with valgrind's callgrind. The clock of the machines the bench runs on spreads a
 by a tenth or more between two runs of the same code; a count does not (two counts of the same
 code agree within 0.05 %), so a change of a few percent shows before a full bench run.
 
-    python -m bench.plan_instructions [--what plan|dose|me|trivial] [--requests N]
+    python -m bench.plan_instructions [--what plan|dose|me|trivial|insert] [--requests N]
 
 Makes a scratch PostgreSQL database (``MAT_BENCH_PG``, as ``bench.run``) with a small clinic in
 it (``bench.generate``: 120 patients, 30 days, today undosed), and runs the requests in a child
@@ -14,8 +14,9 @@ compile the statements and fill the caches, and psycopg prepares a statement on 
 once with the warm-up and ``--requests`` more (100 reads, or 50 doses: one a patient due today).
 The difference over the requests is one request's instructions in the Flask process (the
 database server is another process, not counted). ``--what trivial`` counts the full bench's
-baseline, ``bench/trivial_app.py``'s one indexed query, the same way: a ratio to it does not
-depend on the machine. About a minute on two cores. Needs valgrind
+baseline, ``bench/trivial_app.py``'s one indexed query, the same way, and ``--what insert`` its
+bare insert and commit, the dose run's baseline (100 of each): a ratio to them does not depend
+on the machine. About a minute on two cores. Needs valgrind
 (``apt-get install valgrind``) and PostgreSQL.
 
     python -m bench.plan_instructions --run 0|1 ...   (one run, as valgrind is given it)
@@ -41,6 +42,8 @@ PATHS = {
     # bench.run's baseline: a Flask app answering one indexed query (bench/trivial_app.py)
     "trivial": "/patients/{patient}",
     "dose": "/api/v1/patients/{patient}/doses",
+    # bench.run's baseline for doses: the trivial app's bare insert and commit
+    "insert": "/events/{patient}",
 }
 
 
@@ -52,6 +55,8 @@ def requests(client: Any, token: str, what: str, patients: list[tuple[int, str]]
         if what == "dose":  # each patient dosed once, with its own key
             sent = {**headers, "Idempotency-Key": f"bench-{patient}", "Content-Type": JSON}
             answer = client.post(path, data=f'{{"amount_mg": {amount}}}', headers=sent)
+        elif what == "insert":
+            answer = client.post(path)
         else:
             answer = client.get(path, headers=headers)
         if answer.status_code not in (200, 201):
@@ -68,7 +73,7 @@ def one_run(what: str, run: int, count: int) -> None:
 
     from mat import create_app
 
-    if what == "trivial":
+    if what in ("trivial", "insert"):
         from bench.trivial_app import app
     else:
         app = create_app({"RATELIMIT_STORAGE_URI": "memory://"})
@@ -113,6 +118,11 @@ def main() -> None:
         env["MAT_BENCH_DUE"] = ",".join(f"{patient}:{amount}" for patient, amount in found["due"])
         if args.what == "dose" and len(found["due"]) < 2 * WARM_UP + count:
             sys.exit(f"fewer patients due today than {2 * WARM_UP + count}: ask for fewer")
+        if args.what == "insert":  # its table, as bench.run makes it
+            from bench.trivial_app import engine, metadata
+
+            metadata.create_all(engine)
+            engine.dispose()
         asked = ["--what", args.what, "--requests", str(count)]
         warm_up, measured = run_pair("bench.plan_instructions", asked, env)
     finally:

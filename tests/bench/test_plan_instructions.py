@@ -1,14 +1,18 @@
 """The requests bench/plan_instructions.py counts under valgrind are real answers of the app: a
 dose plan, ``/me`` and a recorded dose (one a patient due today, with its own key), and a
-refusal stops the count instead of being counted. The count itself needs valgrind and
+refusal stops the count instead of being counted; the trivial app's bare insert, the dose's
+baseline, writes its row. The count itself needs valgrind and
 PostgreSQL and a minute, so it is the bench's, not the suite's."""
 
 from __future__ import annotations
 
+import importlib
+import sys
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from bench.generate import PASSWORD, SIZES, generate
 from bench.inprocess import due_today
@@ -54,3 +58,23 @@ def test_a_refused_request_stops_the_count(app: Flask, client: FlaskClient) -> N
     with pytest.raises(SystemExit, match="401"):
         requests(client, "not-a-token", "plan", [(patient, amount)])
     assert _doses() == before
+
+
+def test_the_counted_inserts_are_the_trivial_apps_rows(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAT_DATABASE_URL", database_url)
+    name = "bench.trivial_app"  # its engine is made on import, from MAT_DATABASE_URL
+    trivial = (
+        importlib.reload(sys.modules[name])
+        if name in sys.modules
+        else importlib.import_module(name)
+    )
+    trivial.metadata.create_all(trivial.engine)
+    try:
+        requests(trivial.app.test_client(), "", "insert", [(1, "0"), (2, "0"), (1, "0")])
+        with trivial.engine.connect() as conn:
+            rows = conn.execute(text("SELECT patient_id FROM bench_trivial_events")).scalars()
+            assert sorted(rows) == [1, 1, 2]
+    finally:
+        trivial.engine.dispose()
