@@ -13,8 +13,8 @@ not move with the machine. It is not the goal's measure, which is time: an instr
 start-up (imports: unmarshalling, allocating) takes longer than one of layout, and the command
 waits for PostgreSQL, whose work on the month's two statements is another process's. The
 database server is not counted. Needs valgrind (``apt-get install valgrind``) and a clinic
-(``bench.generate``, or the full bench's with ``--keep``); about three minutes for a month of
-15,000 rows on two cores. Prints one JSON object.
+(``bench.generate``, or the full bench's with ``--keep``); about two minutes for a month of
+13,000 rows on two cores. Prints one JSON object.
 """
 
 from __future__ import annotations

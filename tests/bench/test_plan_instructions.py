@@ -1,8 +1,8 @@
 """The requests bench/plan_instructions.py counts under valgrind are real answers of the app: a
 dose plan, ``/me`` and a recorded dose (one a patient due today, with its own key), and a
 refusal stops the count instead of being counted; the trivial app's bare insert, the dose's
-baseline, writes its row. The count itself needs valgrind and
-PostgreSQL and a minute, so it is the bench's, not the suite's."""
+baseline, writes its row. The count itself needs valgrind and PostgreSQL and a minute, so it is
+the bench's, not the suite's."""
 
 from __future__ import annotations
 
