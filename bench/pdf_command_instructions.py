@@ -28,16 +28,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.callgrind import count_at_once, require_valgrind
-from bench.processes import ROOT, compile_bytecode
-
-FLASK = (sys.executable, "-m", "flask", "--app", "mat")
+from bench.processes import FLASK, ROOT, compile_bytecode, log_args
 
 
 def commands(first: str, last: str, folder: Path) -> dict[str, list[str]]:
     """The four command lines counted, by name; ``folder`` holds the month's CSV and the PDFs."""
-    log = [*FLASK, "report", "dispensing-log", "--from", first, "--to", last]
     return {
-        "command": [*log, "--format", "pdf", "--output", str(folder / "log.pdf")],
+        "command": [*FLASK, *log_args(first, last, "pdf", folder / "log.pdf")],
         "floor": [
             sys.executable, "-m", "bench.raw_pdf",
             str(folder / "month.csv"), str(folder / "raw.pdf"), "--embedded",
@@ -51,10 +48,8 @@ def write_month_csv(first: str, last: str, folder: Path) -> int:
     """The month's log as CSV (the floor's rows, not counted): how many rows it has."""
     out = folder / "month.csv"
     subprocess.run(  # noqa: S603 (our own command line)
-        [*FLASK, "report", "dispensing-log", "--from", first, "--to", last,
-         "--format", "csv", "--output", str(out)],
-        cwd=ROOT, check=True, capture_output=True,
-    )  # fmt: skip
+        [*FLASK, *log_args(first, last, "csv", out)], cwd=ROOT, check=True, capture_output=True
+    )
     return len(out.read_text(encoding="utf-8").splitlines()) - 1
 
 
@@ -73,7 +68,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     args = parser.parse_args()
     require_valgrind()
-    compile_bytecode()  # as bench.run measures the commands
+    compiled = compile_bytecode()  # as bench.run measures the commands
     today = datetime.now(UTC).date()
     first, last = (today - timedelta(days=args.days)).isoformat(), today.isoformat()
     with tempfile.TemporaryDirectory() as scratch:
@@ -84,7 +79,8 @@ def main() -> None:
         counts: dict[str, int] = {}
         for pair in (names[:2], names[2:]):  # two at a time: two cores
             counts.update(zip(pair, count_at_once([lines[name] for name in pair]), strict=True))
-    print(json.dumps({"rows": rows, "instructions": counts, "ratios": compare(counts)}, indent=2))
+    found = {"rows": rows, "bytecode_compiled": compiled, "instructions": counts}
+    print(json.dumps({**found, "ratios": compare(counts)}, indent=2))
 
 
 if __name__ == "__main__":

@@ -103,13 +103,14 @@ def main() -> None:
         return
     require_valgrind()
     from bench.inprocess import in_process
-    from bench.run import SECRET, pg_available, scratch_database
+    from bench.processes import app_env
+    from bench.run import pg_available, scratch_database
 
     if not pg_available():
         sys.exit("PostgreSQL does not answer (MAT_BENCH_PG)")
     url, drop = scratch_database("postgresql", Path(), "_plan")
     try:
-        env = {**os.environ, "MAT_DATABASE_URL": url, "MAT_SECRET_KEY": SECRET}
+        env = app_env(url)
         os.environ.update(env)
         # The clinic, a nurse's token and the patients due today, their reads sealed: what
         # the full bench's in-process part makes (it doses one of the due itself).

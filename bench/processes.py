@@ -26,6 +26,19 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 THREADS, CONNECTIONS = 2, 4
 WRK = shutil.which("wrk") or "wrk"
+SECRET = "bench-only-secret-key-not-for-production-0123456789"  # noqa: S105 (a scratch server)
+FLASK = (sys.executable, "-m", "flask", "--app", "mat")
+
+
+def app_env(url: str) -> dict[str, str]:
+    """The environment of the bench's mat processes (servers, commands) on the database
+    ``url``: this one's, with the bench's secret key and the bench importable from anywhere."""
+    return {
+        **os.environ,
+        "MAT_DATABASE_URL": url,
+        "MAT_SECRET_KEY": SECRET,
+        "PYTHONPATH": str(ROOT),
+    }
 
 
 def child(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -62,7 +75,15 @@ def compile_bytecode() -> bool:
 
 
 def flask(env: dict[str, str], *args: str) -> dict[str, Any]:
-    return child(env, sys.executable, "-m", "flask", "--app", "mat", *args)
+    return child(env, *FLASK, *args)
+
+
+def log_args(first: str, last: str, fmt: str, output: Path) -> list[str]:
+    """``flask --app mat``'s arguments for the dispensing log of ``first`` to ``last``."""
+    return [
+        "report", "dispensing-log", "--from", first, "--to", last,
+        "--format", fmt, "--output", str(output),
+    ]  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------------

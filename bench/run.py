@@ -36,19 +36,21 @@ from bench.processes import (
     BENCH,
     CONNECTIONS,
     ROOT,
+    SECRET,
     THREADS,
     Server,
+    app_env,
     child,
     compile_bytecode,
     fetch,
     flask,
+    log_args,
     wrk,
     wrk_interleaved,
     wrk_median,
 )
 
 PG = os.environ.get("MAT_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
-SECRET = "bench-only-secret-key-not-for-production-0123456789"  # noqa: S105 (a scratch server)
 MAT_PORT, TRIVIAL_PORT = 18461, 18462
 PLAN_PATH = "/api/v1/patients/%d/dose-plan"
 
@@ -121,12 +123,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         url, drop = scratch_database(engine, folder)
-        env = {
-            **os.environ,
-            "MAT_DATABASE_URL": url,
-            "MAT_SECRET_KEY": SECRET,
-            "PYTHONPATH": str(ROOT),
-        }
+        env = app_env(url)
         os.environ.update(MAT_DATABASE_URL=url, MAT_SECRET_KEY=SECRET)
         try:
             run(results, env, folder, args.scale, engine, args.seconds)
@@ -325,8 +322,7 @@ def comparison_clinic(engine: str, folder: Path, scale: str) -> Comparison:
         raise
     finally:
         os.environ["MAT_DATABASE_URL"] = saved
-    env = {**os.environ, "MAT_DATABASE_URL": url, "MAT_SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT)}
-    return Comparison(other, env, drop, found)
+    return Comparison(other, app_env(url), drop, found)
 
 
 def max_id(url: str, table: str) -> int:
@@ -377,10 +373,7 @@ def dispensing_log(
     env: dict[str, str], since: str, today: date, fmt: str, output: Path
 ) -> dict[str, Any]:
     """``flask report dispensing-log`` from ``since`` to ``today`` into ``output``, measured."""
-    return flask(
-        env, "report", "dispensing-log", "--from", since, "--to", today.isoformat(),
-        "--format", fmt, "--output", str(output),
-    )  # fmt: skip
+    return flask(env, *log_args(since, today.isoformat(), fmt, output))
 
 
 def seal_backlog(env: dict[str, str]) -> dict[str, Any]:

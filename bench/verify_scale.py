@@ -30,9 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.processes import ROOT
-
-SECRET = "bench-only-secret-key-not-for-production-0123456789"  # noqa: S105 (a scratch server)
+from bench.processes import ROOT, SECRET, app_env, compile_bytecode
 
 
 def measured(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -127,7 +125,8 @@ def main() -> None:
         print(build(args.events))
         return
     url = args.url or built(args.events)
-    env = {**os.environ, "MAT_DATABASE_URL": url, "MAT_SECRET_KEY": SECRET, "PYTHONPATH": str(ROOT)}
+    env = app_env(url)
+    compile_bytecode()  # the commands timed as an install runs them (bench.processes says why)
     try:
         if not args.url:
             print(measured(env, "audit", "checkpoint")["output"], file=sys.stderr)
