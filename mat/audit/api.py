@@ -37,7 +37,7 @@ CSV_HEADERS = {
 
 @blp.route("/audit", methods=["GET"])
 @api_roles("auditor")
-@blp.arguments(AuditExportQuery, location="query")
+@blp.arguments(AuditExportQuery(), location="query")
 @blp.response(200, AuditEventsOut)
 @blp.alt_response(
     200,
@@ -62,7 +62,7 @@ def events(args: dict[str, Any]) -> Any:
 
 @blp.route("/audit/verify", methods=["GET"])
 @api_roles("auditor")
-@blp.arguments(VerifyQuery, location="query")
+@blp.arguments(VerifyQuery(), location="query")
 @blp.response(200, ChainReportOut)
 def verify(args: dict[str, Any]) -> Any:
     """Check the hash chain; `first_bad` names the first event that does not match.

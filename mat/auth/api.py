@@ -42,7 +42,7 @@ def failed_sign_in(response: Any) -> bool:
 @blp.route("/tokens", methods=["POST"])
 @limiter.limit(LOGIN_FAILURE_LIMIT, deduct_when=failed_sign_in)
 @public
-@blp.arguments(TokenRequest)
+@blp.arguments(TokenRequest())
 @blp.response(201, TokenOut)
 def create_token(data: dict[str, str]) -> dict[str, Any]:
     user = credentials.check_password(
@@ -78,7 +78,7 @@ def list_users() -> Any:
 
 @blp.route("/users", methods=["POST"])
 @api_roles("admin")
-@blp.arguments(UserCreate)
+@blp.arguments(UserCreate())
 @blp.response(201, UserAdminOut)
 def create_user(data: dict[str, Any]) -> Any:
     return service.create_user(**data)
@@ -86,7 +86,7 @@ def create_user(data: dict[str, Any]) -> Any:
 
 @blp.route("/users/<int:user_id>", methods=["PATCH"])
 @api_roles("admin")
-@blp.arguments(UserPatch)
+@blp.arguments(UserPatch())
 @blp.response(200, UserAdminOut)
 def update_user(changes: dict[str, Any], user_id: int) -> Any:
     """`active: false` or new `roles` end every session and API token of the user at once."""
@@ -114,7 +114,7 @@ def issue_password_reset(user_id: int) -> Any:
 @blp.route("/password-resets/redeem", methods=["POST"])
 @limiter.limit(LOGIN_FAILURE_LIMIT, deduct_when=failed_sign_in)
 @public
-@blp.arguments(PasswordResetIn)
+@blp.arguments(PasswordResetIn())
 @blp.response(204)
 def redeem_password_reset(data: dict[str, str]) -> None:
     credentials.redeem_reset(data["username"], data["code"], data["new_password"], clinic_now())

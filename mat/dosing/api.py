@@ -53,7 +53,7 @@ def _witness_failed(response: Any) -> bool:
 
 @blp.route("/patients/<int:patient_id>/dose-plan", methods=["GET"])
 @api_roles(*ANY_ROLE)
-@blp.arguments(PlanQuery, location="query")
+@blp.arguments(PlanQuery(), location="query")
 @blp.response(200, DosePlanOut)
 def dose_plan(args: dict[str, Any], patient_id: int) -> Any:
     now = clinic_now()
@@ -76,7 +76,7 @@ def dose_plan(args: dict[str, Any], patient_id: int) -> Any:
 @blp.route("/patients/<int:patient_id>/doses", methods=["POST"])
 @api_roles("nurse", rule="dispenser_required")
 @idempotent(look_up_first=False)  # a retry is refused (slot taken) or stopped at its key's insert
-@blp.arguments(DoseIn)
+@blp.arguments(DoseIn())
 @blp.response(201, DoseOut)
 def record_dose(data: dict[str, Any], patient_id: int) -> Any:
     return service.record_dose(patient_id, data, g.actor, clinic_now(), _profile())
@@ -85,7 +85,7 @@ def record_dose(data: dict[str, Any], patient_id: int) -> Any:
 @blp.route("/patients/<int:patient_id>/take-homes", methods=["POST"])
 @api_roles("nurse", rule="dispenser_required")
 @idempotent(look_up_first=False)  # as a dose: the dates are taken, or the key's insert fails
-@blp.arguments(TakeHomeRequestIn)
+@blp.arguments(TakeHomeRequestIn())
 @blp.response(201, TakeHomesOut)
 def take_homes(data: dict[str, Any], patient_id: int) -> Any:
     doses = service.dispense_take_homes(
@@ -102,7 +102,7 @@ def _station(data: dict[str, Any]) -> dict[str, str]:
 @blp.route("/doses/<int:dose_id>/corrections", methods=["POST"])
 @limiter.limit(WITNESS_FAILURE_LIMIT, deduct_when=_witness_failed)
 @api_roles("nurse", rule="dispenser_required")
-@blp.arguments(CorrectionIn)
+@blp.arguments(CorrectionIn())
 @blp.response(201, CorrectionOut)
 def correct(data: dict[str, Any], dose_id: int) -> Any:
     return corrections.correct_dose(dose_id, data, g.actor, clinic_now(), _profile())
@@ -110,7 +110,7 @@ def correct(data: dict[str, Any], dose_id: int) -> Any:
 
 @blp.route("/patients/<int:patient_id>/doses", methods=["GET"])
 @api_roles(*ANY_ROLE)
-@blp.arguments(RangeQuery, location="query")
+@blp.arguments(RangeQuery(), location="query")
 @blp.response(200, DoseOut(many=True))
 def dose_history(args: dict[str, Any], patient_id: int) -> Any:
     stop = args["to"] or clinic_now().date()

@@ -19,7 +19,7 @@ blp = ApiBlueprint(
 
 @blp.route("/doses/<int:dose_id>/loss-reports", methods=["POST"])
 @api_roles("nurse", "prescriber")
-@blp.arguments(LossReportIn)
+@blp.arguments(LossReportIn())
 @blp.response(201, LossReportOut)
 def report(data: dict[str, Any], dose_id: int) -> Any:
     return loss_reports.report_loss(dose_id, data, g.actor, clinic_now())
@@ -27,7 +27,7 @@ def report(data: dict[str, Any], dose_id: int) -> Any:
 
 @blp.route("/loss-reports/<int:loss_id>/review", methods=["POST"])
 @api_roles("prescriber", rule="prescriber_required")
-@blp.arguments(LossReviewIn)
+@blp.arguments(LossReviewIn())
 @blp.response(200, LossReportOut)
 def review(data: dict[str, Any], loss_id: int) -> Any:
     return loss_reports.review_loss(loss_id, data, g.actor, clinic_now())

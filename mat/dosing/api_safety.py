@@ -32,7 +32,7 @@ blp = ApiBlueprint(
 
 @blp.route("/patients/<int:patient_id>/doses/withheld", methods=["POST"])
 @api_roles("nurse", rule="dispenser_required")
-@blp.arguments(WithheldIn)
+@blp.arguments(WithheldIn())
 @blp.response(201, WithheldOut)
 def withhold(data: dict[str, Any], patient_id: int) -> Any:
     profile = current_app.extensions["mat_profile"]
@@ -41,7 +41,7 @@ def withhold(data: dict[str, Any], patient_id: int) -> Any:
 
 @blp.route("/patients/<int:patient_id>/holds", methods=["POST"])
 @api_roles("nurse", "prescriber")
-@blp.arguments(ReasonIn)
+@blp.arguments(ReasonIn())
 @blp.response(201, HoldOut)
 def place_hold(data: dict[str, Any], patient_id: int) -> Any:
     return safety.place_hold(patient_id, data["reason"], g.actor, clinic_now())
@@ -49,7 +49,7 @@ def place_hold(data: dict[str, Any], patient_id: int) -> Any:
 
 @blp.route("/holds/<int:hold_id>/release", methods=["POST"])
 @api_roles("prescriber", rule="prescriber_required")
-@blp.arguments(ReasonIn)
+@blp.arguments(ReasonIn())
 @blp.response(200, HoldOut)
 def release_hold(data: dict[str, Any], hold_id: int) -> Any:
     return safety.release_hold(hold_id, data["reason"], g.actor, clinic_now())
@@ -57,7 +57,7 @@ def release_hold(data: dict[str, Any], hold_id: int) -> Any:
 
 @blp.route("/patients/<int:patient_id>/drug-screens", methods=["POST"])
 @api_roles("nurse", "prescriber")
-@blp.arguments(ScreenIn)
+@blp.arguments(ScreenIn())
 @blp.response(201, ScreenOut)
 def record_screen(data: dict[str, Any], patient_id: int) -> Any:
     return safety.record_screen(patient_id, data, g.actor, clinic_now())
@@ -65,7 +65,7 @@ def record_screen(data: dict[str, Any], patient_id: int) -> Any:
 
 @blp.route("/closures", methods=["POST"])
 @api_roles("admin")
-@blp.arguments(ClosureIn)
+@blp.arguments(ClosureIn())
 @blp.response(201, ClosureOut)
 def close_clinic(data: dict[str, Any]) -> Any:
     return safety.close_clinic(data, g.actor, clinic_now())

@@ -40,7 +40,7 @@ def _profile() -> Profile:
 
 @blp.route("/patients/<int:patient_id>/orders/preview", methods=["POST"])
 @api_roles("prescriber", rule="prescriber_required")
-@blp.arguments(OrderIn)
+@blp.arguments(OrderIn())
 @blp.response(200, PreviewOut)
 def preview(data: dict[str, Any], patient_id: int) -> Any:
     found = service.preview_order(patient_id, data, clinic_now(), _profile())
@@ -52,7 +52,7 @@ def preview(data: dict[str, Any], patient_id: int) -> Any:
 
 @blp.route("/patients/<int:patient_id>/orders", methods=["POST"])
 @api_roles("prescriber", rule="prescriber_required")
-@blp.arguments(OrderIn)
+@blp.arguments(OrderIn())
 @blp.response(201, SignedOrderOut)
 def sign(data: dict[str, Any], patient_id: int) -> Any:
     order = service.sign_order(patient_id, data, g.actor, clinic_now(), _profile())
@@ -75,7 +75,7 @@ def list_orders(patient_id: int) -> Any:
 
 @blp.route("/orders/<int:order_id>/discontinue", methods=["POST"])
 @api_roles("prescriber", rule="prescriber_required")
-@blp.arguments(DiscontinueIn)
+@blp.arguments(DiscontinueIn())
 @blp.response(200, OrderOut)
 def discontinue(data: dict[str, Any], order_id: int) -> Any:
     order = service.discontinue_order(order_id, data["reason"], g.actor, clinic_now())
@@ -84,7 +84,7 @@ def discontinue(data: dict[str, Any], order_id: int) -> Any:
 
 @blp.route("/patients/<int:patient_id>/schedule", methods=["GET"])
 @api_roles(*ANY_ROLE)
-@blp.arguments(ScheduleQuery, location="query")
+@blp.arguments(ScheduleQuery(), location="query")
 @blp.response(200, PlannedDoseOut(many=True))
 def schedule(args: dict[str, Any], patient_id: int) -> Any:
     start = args["from_"] or clinic_now().date()
@@ -94,7 +94,7 @@ def schedule(args: dict[str, Any], patient_id: int) -> Any:
 
 @blp.route("/patients/<int:patient_id>/take-home-exceptions", methods=["POST"])
 @api_roles("prescriber", rule="prescriber_required")
-@blp.arguments(TakeHomeExceptionIn)
+@blp.arguments(TakeHomeExceptionIn())
 @blp.response(201, TakeHomeExceptionOut)
 def record_exception(data: dict[str, Any], patient_id: int) -> Any:
     return exceptions.record_exception(patient_id, data, g.actor, clinic_now())

@@ -27,7 +27,7 @@ blp = ApiBlueprint("patients_api", __name__, url_prefix="/api/v1", description="
 
 @blp.route("/patients", methods=["POST"])
 @api_roles("nurse", "prescriber", "admin")
-@blp.arguments(PatientCreate)
+@blp.arguments(PatientCreate())
 @blp.response(201, PatientOut)
 def create(data: dict[str, Any]) -> Any:
     return service.register_patient(data, g.actor, clinic_now())
@@ -35,7 +35,7 @@ def create(data: dict[str, Any]) -> Any:
 
 @blp.route("/patients", methods=["GET"])
 @api_roles("nurse", "prescriber", "admin")  # auditors read single records, not lists (Part 2)
-@blp.arguments(PatientSearch, location="query")
+@blp.arguments(PatientSearch(), location="query")
 @blp.response(200, PatientOut(many=True))
 def search(args: dict[str, str]) -> Any:
     return service.search_patients(args["q"])
@@ -50,7 +50,7 @@ def read(patient_id: int) -> Any:
 
 @blp.route("/patients/<int:patient_id>", methods=["PATCH"])
 @api_roles("prescriber", "admin")
-@blp.arguments(PatientUpdate)
+@blp.arguments(PatientUpdate())
 @blp.response(200, PatientOut)
 def update(changes: dict[str, Any], patient_id: int) -> Any:
     return episodes.change_patient(patient_id, changes, g.actor, clinic_now())
@@ -58,7 +58,7 @@ def update(changes: dict[str, Any], patient_id: int) -> Any:
 
 @blp.route("/patients/<int:patient_id>/admissions", methods=["POST"])
 @api_roles("prescriber", "admin")
-@blp.arguments(AdmissionIn)
+@blp.arguments(AdmissionIn())
 @blp.response(201, PatientDetailOut)
 def readmit(data: dict[str, Any], patient_id: int) -> Any:
     now = clinic_now()

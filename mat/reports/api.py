@@ -41,7 +41,7 @@ LOG_NAME = "dispensing-log-FROM-TO.FORMAT"
 
 @blp.route("/reports/dispensing-log", methods=["GET"])
 @api_roles("auditor", "admin", "nurse")
-@blp.arguments(DispensingLogQuery, location="query")
+@blp.arguments(DispensingLogQuery(), location="query")
 @blp.alt_response(200, **_file("application/json", LOG_FILE, LOG_NAME))
 @blp.alt_response(200, **_file("text/csv", LOG_FILE, LOG_NAME))
 @blp.alt_response(200, **_file("application/pdf", LOG_FILE, LOG_NAME))
@@ -57,7 +57,7 @@ def dispensing_log(args: dict[str, Any]) -> Any:
 
 @blp.route("/patients/<int:patient_id>/history", methods=["GET"])
 @api_roles("prescriber", "auditor")
-@blp.arguments(HistoryQuery, location="query")
+@blp.arguments(HistoryQuery(), location="query")
 @blp.alt_response(
     200,
     **_file(

@@ -85,7 +85,7 @@ def stations() -> Any:
 
 @blp.route("/stock/stations", methods=["POST"])
 @api_roles("admin")
-@blp.arguments(StationIn)
+@blp.arguments(StationIn())
 @blp.response(201, StationOut)
 def add_station(data: dict[str, Any]) -> Any:
     return service.add_station(data, g.actor, clinic_now())
@@ -93,7 +93,7 @@ def add_station(data: dict[str, Any]) -> Any:
 
 @blp.route("/stock", methods=["GET"])
 @api_roles("nurse", "auditor", "admin")
-@blp.arguments(StockQuery, location="query")
+@blp.arguments(StockQuery(), location="query")
 @blp.response(200, OnHandOut(many=True))
 def on_hand(args: dict[str, Any]) -> Any:
     """Stock on hand per station and lot (lots holding stock only)."""
@@ -104,7 +104,7 @@ def on_hand(args: dict[str, Any]) -> Any:
 @limiter.limit(WITNESS_FAILURE_LIMIT, deduct_when=witness_failed)
 @api_roles("nurse", "admin")
 @idempotent
-@blp.arguments(ReceiptIn)
+@blp.arguments(ReceiptIn())
 @blp.response(201, ReceiptOut)
 def receive(data: dict[str, Any]) -> Any:
     """Receive a lot (DEA 222 or CSOS order), received by the caller and witnessed by another
@@ -116,7 +116,7 @@ def receive(data: dict[str, Any]) -> Any:
 @limiter.limit(WITNESS_FAILURE_LIMIT, deduct_when=witness_failed)
 @api_roles("nurse", "admin")
 @idempotent
-@blp.arguments(TransferIn)
+@blp.arguments(TransferIn())
 @blp.response(201, TransferOut)
 def transfer(data: dict[str, Any]) -> Any:
     """Move part of a lot between stations, witnessed."""
@@ -127,7 +127,7 @@ def transfer(data: dict[str, Any]) -> Any:
 @limiter.limit(WITNESS_FAILURE_LIMIT, deduct_when=witness_failed)
 @api_roles("nurse")
 @idempotent
-@blp.arguments(CountIn)
+@blp.arguments(CountIn())
 @blp.response(201, CountOut)
 def count(data: dict[str, Any]) -> Any:
     """The end-of-day count of a station: every lot held there, witnessed. Status `balanced`,
@@ -137,7 +137,7 @@ def count(data: dict[str, Any]) -> Any:
 
 @blp.route("/stock/variances", methods=["GET"])
 @api_roles("nurse", "prescriber", "auditor", "admin")
-@blp.arguments(VarianceQuery, location="query")
+@blp.arguments(VarianceQuery(), location="query")
 @blp.response(200, CountOut(many=True))
 def variances(args: dict[str, Any]) -> Any:
     """Counts with a variance past tolerance: `open` (default) or `all`, newest first."""
@@ -146,7 +146,7 @@ def variances(args: dict[str, Any]) -> Any:
 
 @blp.route("/stock/variances/<int:count_id>/resolve", methods=["POST"])
 @api_roles("prescriber", "admin")
-@blp.arguments(ResolveIn)
+@blp.arguments(ResolveIn())
 @blp.response(200, CountOut)
 def resolve(data: dict[str, Any], count_id: int) -> Any:
     """Close an open variance; by a prescriber or admin who neither counted nor witnessed it."""

@@ -49,7 +49,7 @@ def _file(content_type: str, description: str) -> dict[str, Any]:
 @limiter.limit(WITNESS_FAILURE_LIMIT, deduct_when=witness_failed)
 @api_roles("nurse", "admin")
 @idempotent
-@blp.arguments(InventoryIn)
+@blp.arguments(InventoryIn())
 @blp.response(201, InventoryOut)
 def record_inventory(data: dict[str, Any]) -> Any:
     """The initial or biennial inventory: every lot at every station, counted and signed."""
@@ -66,7 +66,7 @@ def inventories() -> Any:
 
 @blp.route("/stock/theft-loss-reports", methods=["POST"])
 @api_roles("nurse", "prescriber", "admin")
-@blp.arguments(TheftLossIn)
+@blp.arguments(TheftLossIn())
 @blp.response(201, TheftLossOut)
 def record_theft_loss(data: dict[str, Any]) -> Any:
     """A DEA Form 106 record: a theft or significant loss, when found, how much, how."""
@@ -84,7 +84,7 @@ def theft_loss_reports() -> Any:
 @limiter.limit(WITNESS_FAILURE_LIMIT, deduct_when=witness_failed)
 @api_roles("nurse", "admin")
 @idempotent
-@blp.arguments(DestructionIn)
+@blp.arguments(DestructionIn())
 @blp.response(201, DestructionOut)
 def record_destruction(data: dict[str, Any]) -> Any:
     """A DEA Form 41 record: stock destroyed, with two witnesses; it leaves the stock."""
@@ -101,7 +101,7 @@ def destructions() -> Any:
 
 @blp.route("/stock/recall", methods=["GET"])
 @api_roles(*ANY_ROLE)
-@blp.arguments(RecallQuery, location="query")
+@blp.arguments(RecallQuery(), location="query")
 @blp.response(200, RecallOut)
 def recall(args: dict[str, Any]) -> Any:
     """Who received lot X: every dose drawn from it with its patient, and where its stock is.
@@ -111,7 +111,7 @@ def recall(args: dict[str, Any]) -> Any:
 
 @blp.route("/doses/<int:dose_id>/label", methods=["GET"])
 @api_roles("nurse")
-@blp.arguments(LabelQuery, location="query")
+@blp.arguments(LabelQuery(), location="query")
 @blp.alt_response(200, **_file("application/pdf", "The bottle label of a take-home dose."))
 def label(args: dict[str, Any], dose_id: int) -> Any:
     """The PDF label of a take-home dose: `sheet` (4 x 2 inch, 10 to a Letter sheet) or
@@ -137,7 +137,7 @@ def bottle_return(dose_id: int) -> Any:
 
 @blp.route("/reports/stock", methods=["GET"])
 @api_roles("auditor", "admin")
-@blp.arguments(StockReportQuery, location="query")
+@blp.arguments(StockReportQuery(), location="query")
 @blp.alt_response(200, **_file("application/json", "The stock report (json, csv or pdf)."))
 @blp.alt_response(200, **_file("text/csv", "The stock report (json, csv or pdf)."))
 @blp.alt_response(200, **_file("application/pdf", "The stock report (json, csv or pdf)."))
