@@ -5,7 +5,8 @@ with valgrind's callgrind. The clock of the machines the bench runs on spreads a
 by a tenth or more between two runs of the same code; a count does not (two counts of the same
 code agree within 0.05 %), so a change of a few percent shows before a full bench run.
 
-    python -m bench.plan_instructions [--what plan|dose|me|trivial|insert] [--requests N]
+    python -m bench.plan_instructions [--what plan|dose|me|trivial|insert|floor-core|floor-driver]
+                                      [--requests N]
 
 Makes a scratch PostgreSQL database (``MAT_BENCH_PG``, as ``bench.run``) with a small clinic in
 it (``bench.generate``: 120 patients, 30 days, today undosed), and runs the requests in a child
@@ -16,8 +17,9 @@ The difference over the requests is one request's instructions in the Flask proc
 database server is another process, not counted). ``--what trivial`` counts the full bench's
 baseline, ``bench/trivial_app.py``'s one indexed query, the same way, and ``--what insert`` its
 bare insert and commit, the dose run's baseline (100 of each): a ratio to them does not depend
-on the machine. About a minute on two cores. Needs valgrind
-(``apt-get install valgrind``) and PostgreSQL.
+on the machine. ``--what floor-core`` and ``floor-driver`` count the plan's floor on this stack
+(``bench.plan_floor``): one real plan's statements replayed through a bare Flask route. About
+a minute on two cores. Needs valgrind (``apt-get install valgrind``) and PostgreSQL.
 
     python -m bench.plan_instructions --run 0|1 ...   (one run, as valgrind is given it)
 """
@@ -32,6 +34,7 @@ from typing import Any
 
 from bench.callgrind import require_valgrind, run_pair
 from bench.generate import Size
+from bench.plan_floor import PATH as PLAN_FLOOR
 
 CLINIC = Size(120, 30, 3, 2_000)
 JSON = "application/json"  # an amount is sent as the number the plan gave, not as a string
@@ -44,6 +47,9 @@ PATHS = {
     "dose": "/api/v1/patients/{patient}/doses",
     # bench.run's baseline for doses: the trivial app's bare insert and commit
     "insert": "/events/{patient}",
+    # the plan's own statements through a bare Flask route (bench.plan_floor)
+    "floor-core": PLAN_FLOOR,
+    "floor-driver": PLAN_FLOOR,
 }
 
 
@@ -81,6 +87,15 @@ def one_run(what: str, run: int, count: int) -> None:
         (int(patient), amount)
         for patient, amount in (item.split(":") for item in os.environ["MAT_BENCH_DUE"].split(","))
     ]
+    if what.startswith("floor"):  # one real plan's statements, replayed by every request
+        from bench.plan_floor import floor_app, plan_statements
+        from mat.extensions import db
+
+        token = os.environ["MAT_BENCH_TOKEN"]
+        statements, answer = plan_statements(app, app.test_client(), token, due[0][0])
+        with app.app_context():
+            engine = db.engine
+        app = floor_app(engine, statements, answer, driver=what == "floor-driver")
     if what != "dose":  # reads: the same patients in both runs, as often as asked
         due = (due * (1 + (WARM_UP + count) // len(due)))[: WARM_UP + count]
     elif run == 1:

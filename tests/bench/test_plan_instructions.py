@@ -1,7 +1,8 @@
 """The requests bench/plan_instructions.py counts under valgrind are real answers of the app: a
 dose plan, ``/me`` and a recorded dose (one a patient due today, with its own key), and a
 refusal stops the count instead of being counted; the trivial app's bare insert, the dose's
-baseline, writes its row. The count itself needs valgrind and PostgreSQL and a minute, so it is
+baseline, writes its row; the plan's floor (``bench.plan_floor``) sends the plan's own statements
+and answers its JSON. The count itself needs valgrind and PostgreSQL and a minute, so it is
 the bench's, not the suite's."""
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from sqlalchemy import func, select, text
 
 from bench.generate import PASSWORD, SIZES, generate
 from bench.inprocess import due_today
-from bench.plan_instructions import requests
+from bench.plan_floor import floor_app, plan_statements
+from bench.plan_instructions import PATHS, requests
+from mat.audit.models import StagedRead
 from mat.dosing.models import Dose
 from mat.extensions import db
 
@@ -78,3 +81,24 @@ def test_the_counted_inserts_are_the_trivial_apps_rows(
             assert sorted(rows) == [1, 1, 2]
     finally:
         trivial.engine.dispose()
+
+
+@pytest.mark.parametrize("what", ["floor-core", "floor-driver"])
+def test_the_plans_floor_sends_the_plans_own_statements(
+    app: Flask, client: FlaskClient, what: str
+) -> None:
+    generate(app, SIZES["tiny"])
+    token = _token(client)
+    patient, amount = due_today(client, token, SIZES["tiny"].patients)[0]
+    statements, answer = plan_statements(app, client, token, patient)
+    assert answer["status"] == "due" and answer["dose_mg"] is not None
+    sent = " ".join(statement for statement, _ in statements)
+    for table in ("api_tokens", "orders", "audit_staged_reads"):  # the token, orders, the read
+        assert table in sent
+    floor = floor_app(db.engine, statements, answer, driver=what == "floor-driver").test_client()
+    staged = db.session.scalar(select(func.count()).select_from(StagedRead))
+    requests(floor, token, what, [(patient, amount)] * 3)
+    db.session.rollback()  # a fresh look at what the floor's own connection committed
+    # Each request sent the plan's statements again, its staged read included, and committed.
+    assert db.session.scalar(select(func.count()).select_from(StagedRead)) == staged + 3
+    assert floor.get(PATHS[what].format(patient=patient)).get_json() == answer

@@ -1,0 +1,84 @@
+"""The dose plan's floor on this stack: the statements one real dose plan sends, replayed
+through a bare Flask route, for ``python -m bench.plan_instructions --what floor-core`` and
+``--what floor-driver``.
+
+The route does what any dose plan on Flask and PostgreSQL must do at the least: hash the bearer
+token, check out a connection, send the plan's statements (the token's user, the patient's
+orders, the patient's days, the staged read) with the parameters the real plan sent, fetch their
+rows, commit, and answer the real plan's JSON. It does none of what ``mat`` does around them: no
+ORM session or objects, no flask-smorest, webargs or marshmallow, no before and after request
+hooks, no rules. ``floor-core`` sends the statements through SQLAlchemy Core (as
+``bench/trivial_app.py`` sends its one), ``floor-driver`` on psycopg's own cursor. The count
+says how much of a plan's instructions a redesign of the hot path could remove, and how much
+no design keeps off it while the plan sends these statements.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Flask, jsonify, request
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, event
+
+from mat.extensions import db
+
+PATH = "/floor/{patient}"
+
+
+def plan_statements(
+    app: Flask, client: FlaskClient, token: str, patient: int
+) -> tuple[list[tuple[str, Any]], Any]:
+    """The statements one dose plan of ``patient`` sends (as the driver is given them, with
+    their parameters) and the plan's JSON answer."""
+    with app.app_context():
+        engine = db.engine
+    sent: list[tuple[str, Any]] = []
+
+    def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        sent.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        answer = client.get(
+            f"/api/v1/patients/{patient}/dose-plan", headers={"Authorization": f"Bearer {token}"}
+        )
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    if answer.status_code != 200:
+        raise RuntimeError(f"the plan answered {answer.status_code}: {answer.get_data()[:300]!r}")
+    return sent, answer.get_json()
+
+
+def floor_app(
+    engine: Engine, statements: list[tuple[str, Any]], answer: Any, *, driver: bool
+) -> Flask:
+    """A Flask app of one route, ``PATH``, that replays ``statements`` and answers ``answer``."""
+    floor = Flask("plan_floor")
+
+    @floor.get("/floor/<int:patient>")
+    def plan(patient: int) -> Any:
+        raw = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        hashlib.sha256(raw.encode()).hexdigest()  # as every API call hashes its token
+        if driver:
+            connection = engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                for statement, parameters in statements:
+                    cursor.execute(statement, parameters)
+                    if cursor.description is not None:
+                        cursor.fetchall()
+                connection.commit()
+            finally:
+                connection.close()
+        else:
+            with engine.connect() as connection:
+                for statement, parameters in statements:
+                    result = connection.exec_driver_sql(statement, parameters)
+                    if result.returns_rows:
+                        result.fetchall()
+                connection.commit()
+        return jsonify(answer)
+
+    return floor
