@@ -54,7 +54,9 @@ def plan_statements(
 def floor_app(
     engine: Engine, statements: list[tuple[str, Any]], answer: Any, *, driver: bool
 ) -> Flask:
-    """A Flask app of one route, ``PATH``, that replays ``statements`` and answers ``answer``."""
+    """A Flask app of one route, ``PATH``, that replays ``statements`` and answers ``answer``.
+    Every request replays the one plan's statements, whichever patient its path names: the
+    route is a floor to count, not a second dose plan."""
     floor = Flask("plan_floor")
 
     @floor.get("/floor/<int:patient>")
