@@ -52,3 +52,36 @@ def test_every_api_argument_schema_is_built_once(app) -> None:
             seen += 1
             assert isinstance(parameter["schema"], marshmallow.Schema), name
     assert seen >= 40  # every endpoint that reads arguments (42 when this test was written)
+
+
+def test_every_answer_field_computed_from_the_object_is_computed(app, monkeypatch) -> None:
+    """``fields.Function`` reads its function's signature for every value it writes (about 2 %
+    of a recorded dose's CPU for seven fields); ``mat.schema_fields.Computed`` calls the function
+    and nothing else. Every output schema's computed field is one."""
+    import marshmallow
+    from marshmallow import class_registry, fields
+
+    from mat.schema_fields import Computed
+
+    schemas = {
+        cls
+        for entries in class_registry._registry.values()
+        for cls in entries
+        if cls.__module__.startswith("mat.")
+    }
+    computed = 0
+    for schema in schemas:
+        for name, field in schema._declared_fields.items():
+            assert type(field) is not fields.Function, f"{schema.__name__}.{name}"
+            computed += isinstance(field, Computed)
+    assert computed >= 30  # 31 when this test was written
+
+    def no_signature_read(func: object) -> list[str]:
+        raise AssertionError("Computed read its function's signature")
+
+    monkeypatch.setattr(marshmallow.utils, "get_func_args", no_signature_read)
+
+    class Doubled(marshmallow.Schema):
+        twice = Computed(lambda row: row["n"] * 2)
+
+    assert Doubled().dump({"n": 21}) == {"twice": 42}

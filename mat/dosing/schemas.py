@@ -10,7 +10,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from mat.dosing.models import LOSS_DECISIONS, LOSS_KINDS
 from mat.dosing.screens import PANEL
 from mat.orders.schemas import SLOT, SignerOut, ViolationOut
-from mat.schema_fields import amount, clinic_date, clinic_text
+from mat.schema_fields import Computed, amount, clinic_date, clinic_text
 from mat.stock.fields import station_field
 from mat.stock.rules import units_of
 
@@ -150,7 +150,7 @@ class DoseLossOut(Schema):
 class LossReportOut(DoseLossOut):
     dose_id = fields.Integer()
     patient_id = fields.Integer()
-    date = fields.Function(lambda loss: loss.dose.service_date.isoformat())  # the day it was for
+    date = Computed(lambda loss: loss.dose.service_date.isoformat())  # the day it was for
 
 
 class DoseOut(Schema):
@@ -161,7 +161,7 @@ class DoseOut(Schema):
     slot = fields.String()
     attempt = fields.Integer()
     mode = fields.String()
-    medication = fields.Function(lambda dose: dose.medication.code)
+    medication = Computed(lambda dose: dose.medication.code)
     amount_mg = _amount()
     volume_ml = _amount(allow_none=True)
     dispensed_at = fields.AwareDateTime()
@@ -172,23 +172,23 @@ class DoseOut(Schema):
     late_entry_reason = fields.String(allow_none=True)
     closure_dose = fields.Boolean()
     warnings = fields.List(fields.Nested(ViolationOut), attribute="warning_list")
-    profile = fields.Function(lambda d: {"id": d.profile_id, "version": d.profile_version})
-    status = fields.Function(
+    profile = Computed(lambda d: {"id": d.profile_id, "version": d.profile_version})
+    status = Computed(
         lambda dose: "given" if dose.correction is None else f"{dose.correction.kind}ed"
     )
     correction = fields.Nested(CorrectionOut, allow_none=True)
     loss = fields.Nested(DoseLossOut, allow_none=True)
     # The SMA-168 exception number that let this take-home pass the ceiling, if one did.
-    take_home_exception = fields.Function(
+    take_home_exception = Computed(
         lambda d: d.take_home_exception.number if d.take_home_exception_id else None
     )
     # Where it was drawn (mat.stock): tablets or films of a solid form, the station, the lot.
-    units = fields.Function(
+    units = Computed(
         lambda dose: units_of(dose.medication.as_product(), dose.amount_mg),
         metadata={"type": "number", "nullable": True},
     )
-    station = fields.Function(lambda dose: dose.station.code if dose.station else None)
-    lot = fields.Function(lambda dose: dose.lot.lot_number if dose.lot else None)
+    station = Computed(lambda dose: dose.station.code if dose.station else None)
+    lot = Computed(lambda dose: dose.lot.lot_number if dose.lot else None)
 
 
 class TakeHomesOut(Schema):

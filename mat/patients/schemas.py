@@ -11,7 +11,7 @@ from mat.clock import clinic_today
 from mat.dosing.screens import NEVER_PRESCRIBED, PANEL
 from mat.patients.models import LEVELS_OF_CARE, STATUSES
 from mat.patients.views_data import PatientDetail
-from mat.schema_fields import clinic_date, clinic_text
+from mat.schema_fields import Computed, clinic_date, clinic_text
 
 # Admission dates a registration can mean: not before programs like this one kept records the
 # way mat does (1950; and never before the date of birth), and at most 30 days ahead (a patient
@@ -94,10 +94,10 @@ class EpisodeOut(Schema):
     number = fields.Integer()
     admitted_on = fields.Date()
     level_of_care = fields.String()
-    admitted_by = fields.Function(lambda e: _signer(e.admitted_by))
+    admitted_by = Computed(lambda e: _signer(e.admitted_by))
     discharged = fields.Boolean()
     discharged_on = fields.Date(allow_none=True)  # null: not discharged, or date not recorded
-    discharged_by = fields.Function(lambda e: _signer(e.discharged_by))
+    discharged_by = Computed(lambda e: _signer(e.discharged_by))
 
 
 def _signer(user: Any) -> dict[str, Any] | None:

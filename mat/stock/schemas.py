@@ -17,7 +17,7 @@ from marshmallow import (
 
 from mat.dosing.schemas import WitnessIn
 from mat.orders.schemas import SignerOut
-from mat.schema_fields import clinic_date, clinic_text
+from mat.schema_fields import Computed, clinic_date, clinic_text
 from mat.stock.fields import STATION_CODE, station_field
 
 PRODUCT_CODE = validate.Regexp(r"^[A-Z0-9][A-Z0-9-]{0,23}$", error="Use a formulary code.")
@@ -182,10 +182,10 @@ class OnHandOut(Schema):
 
 class ReceiptOut(Schema):
     id = fields.Integer()
-    station = fields.Function(lambda r: r.station.code)
-    product = fields.Function(lambda r: r.lot.medication.code)
-    lot = fields.Function(lambda r: r.lot.lot_number)
-    expires_on = fields.Function(lambda r: r.lot.expires_on.isoformat())
+    station = Computed(lambda r: r.station.code)
+    product = Computed(lambda r: r.lot.medication.code)
+    lot = Computed(lambda r: r.lot.lot_number)
+    expires_on = Computed(lambda r: r.lot.expires_on.isoformat())
     quantity = _number()
     supplier = fields.String()
     order_form = fields.String()
@@ -196,10 +196,10 @@ class ReceiptOut(Schema):
 
 class TransferOut(Schema):
     id = fields.Integer()
-    from_station = fields.Function(lambda t: t.from_station.code)
-    to_station = fields.Function(lambda t: t.to_station.code)
-    product = fields.Function(lambda t: t.lot.medication.code)
-    lot = fields.Function(lambda t: t.lot.lot_number)
+    from_station = Computed(lambda t: t.from_station.code)
+    to_station = Computed(lambda t: t.to_station.code)
+    product = Computed(lambda t: t.lot.medication.code)
+    lot = Computed(lambda t: t.lot.lot_number)
     quantity = _number()
     note = fields.String(allow_none=True)
     by = fields.Nested(SignerOut)
@@ -208,8 +208,8 @@ class TransferOut(Schema):
 
 
 class CountLineOut(Schema):
-    product = fields.Function(lambda line: line.lot.medication.code)
-    lot = fields.Function(lambda line: line.lot.lot_number)
+    product = Computed(lambda line: line.lot.medication.code)
+    lot = Computed(lambda line: line.lot.lot_number)
     expected = _number()
     counted = _number()
     variance = _number()
@@ -225,7 +225,7 @@ class ResolutionOut(Schema):
 
 class CountOut(Schema):
     id = fields.Integer()
-    station = fields.Function(lambda c: c.station.code)
+    station = Computed(lambda c: c.station.code)
     counted_on = fields.Date()
     counted_at = fields.AwareDateTime()
     counted_by = fields.Nested(SignerOut)
@@ -244,9 +244,9 @@ class CountOut(Schema):
 
 
 class InventoryLineOut(Schema):
-    station = fields.Function(lambda line: line.station.code)
-    product = fields.Function(lambda line: line.lot.medication.code)
-    lot = fields.Function(lambda line: line.lot.lot_number)
+    station = Computed(lambda line: line.station.code)
+    product = Computed(lambda line: line.lot.medication.code)
+    lot = Computed(lambda line: line.lot.lot_number)
     expected = _number()
     counted = _number()
 
@@ -265,9 +265,9 @@ class InventoryOut(Schema):
 
 class TheftLossOut(Schema):
     id = fields.Integer()
-    station = fields.Function(lambda r: r.station.code)
-    product = fields.Function(lambda r: r.lot.medication.code)
-    lot = fields.Function(lambda r: r.lot.lot_number)
+    station = Computed(lambda r: r.station.code)
+    product = Computed(lambda r: r.lot.medication.code)
+    lot = Computed(lambda r: r.lot.lot_number)
     kind = fields.String()
     quantity = _number()
     found_on = fields.Date()
@@ -279,14 +279,14 @@ class TheftLossOut(Schema):
 
 class DestructionOut(Schema):
     id = fields.Integer()
-    station = fields.Function(lambda r: r.station.code)
-    product = fields.Function(lambda r: r.lot.medication.code)
-    lot = fields.Function(lambda r: r.lot.lot_number)
+    station = Computed(lambda r: r.station.code)
+    product = Computed(lambda r: r.lot.medication.code)
+    lot = Computed(lambda r: r.lot.lot_number)
     quantity = _number()
     method = fields.String()
     reason = fields.String()
     by = fields.Nested(SignerOut)
-    witnesses = fields.Function(lambda r: [SignerOut().dump(w) for w in (r.witness1, r.witness2)])
+    witnesses = Computed(lambda r: [SignerOut().dump(w) for w in (r.witness1, r.witness2)])
     at = fields.AwareDateTime()
 
 
