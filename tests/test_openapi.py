@@ -55,9 +55,9 @@ def test_every_api_argument_schema_is_built_once(app) -> None:
 
 
 def test_every_answer_field_computed_from_the_object_is_computed(app, monkeypatch) -> None:
-    """``fields.Function`` reads its function's signature for every value it writes (about 2 %
-    of a recorded dose's CPU for seven fields); ``mat.schema_fields.Computed`` calls the function
-    and nothing else. Every output schema's computed field is one."""
+    """``fields.Function`` reads its function's signature for every value it writes (3.9 % of
+    a recorded dose's instructions for its seven fields); ``mat.schema_fields.Computed`` calls
+    the function and nothing else. Every output schema's computed field is one."""
     import marshmallow
     from marshmallow import class_registry, fields
 
