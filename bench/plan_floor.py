@@ -32,8 +32,7 @@ def plan_statements(
 ) -> tuple[list[tuple[str, Any]], Any]:
     """The statements one dose plan of ``patient`` sends (as the driver is given them, with
     their parameters) and the plan's JSON answer."""
-    with app.app_context():
-        engine = db.engine
+    engine = _engine(app)
     sent: list[tuple[str, Any]] = []
 
     def keep(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -51,12 +50,16 @@ def plan_statements(
     return sent, answer.get_json()
 
 
-def floor_app(
-    engine: Engine, statements: list[tuple[str, Any]], answer: Any, *, driver: bool
-) -> Flask:
-    """A Flask app of one route, ``PATH``, that replays ``statements`` and answers ``answer``.
-    Every request replays the one plan's statements, whichever patient its path names: the
-    route is a floor to count, not a second dose plan."""
+def _engine(app: Flask) -> Engine:
+    with app.app_context():
+        return db.engine
+
+
+def floor_app(app: Flask, statements: list[tuple[str, Any]], answer: Any, *, driver: bool) -> Flask:
+    """A Flask app of one route, ``PATH``, that replays ``statements`` on ``app``'s database and
+    answers ``answer``. Every request replays the one plan's statements, whichever patient its
+    path names: the route is a floor to count, not a second dose plan."""
+    engine = _engine(app)
     floor = Flask("plan_floor")
 
     @floor.get("/floor/<int:patient>")

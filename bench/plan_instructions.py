@@ -89,13 +89,10 @@ def one_run(what: str, run: int, count: int) -> None:
     ]
     if what.startswith("floor"):  # one real plan's statements, replayed by every request
         from bench.plan_floor import floor_app, plan_statements
-        from mat.extensions import db
 
         token = os.environ["MAT_BENCH_TOKEN"]
         statements, answer = plan_statements(app, app.test_client(), token, due[0][0])
-        with app.app_context():
-            engine = db.engine
-        app = floor_app(engine, statements, answer, driver=what == "floor-driver")
+        app = floor_app(app, statements, answer, driver=what == "floor-driver")
     if what != "dose":  # reads: the same patients in both runs, as often as asked
         due = (due * (1 + (WARM_UP + count) // len(due)))[: WARM_UP + count]
     elif run == 1:

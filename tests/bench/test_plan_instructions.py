@@ -95,7 +95,7 @@ def test_the_plans_floor_sends_the_plans_own_statements(
     sent = " ".join(statement for statement, _ in statements)
     for table in ("api_tokens", "orders", "audit_staged_reads"):  # the token, orders, the read
         assert table in sent
-    floor = floor_app(db.engine, statements, answer, driver=what == "floor-driver").test_client()
+    floor = floor_app(app, statements, answer, driver=what == "floor-driver").test_client()
     staged = db.session.scalar(select(func.count()).select_from(StagedRead))
     requests(floor, token, what, [(patient, amount)] * 3)
     db.session.rollback()  # a fresh look at what the floor's own connection committed
