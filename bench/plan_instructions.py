@@ -5,7 +5,8 @@ with valgrind's callgrind. The clock of the machines the bench runs on spreads a
 by a tenth or more between two runs of the same code; a count does not (two counts of the same
 code agree within 0.05 %), so a change of a few percent shows before a full bench run.
 
-    python -m bench.plan_instructions [--what plan|dose|me|trivial|insert|floor-core|floor-driver]
+    python -m bench.plan_instructions [--what plan|dose|me|trivial|insert|floor-core|floor-driver|
+                                             floor-mat]
                                       [--requests N]
 
 Makes a scratch PostgreSQL database (``MAT_BENCH_PG``, as ``bench.run``) with a small clinic in
@@ -18,7 +19,8 @@ database server is another process, not counted). ``--what trivial`` counts the 
 baseline, ``bench/trivial_app.py``'s one indexed query, the same way, and ``--what insert`` its
 bare insert and commit, the dose run's baseline (100 of each): a ratio to them does not depend
 on the machine. ``--what floor-core`` and ``floor-driver`` count the plan's floor on this stack
-(``bench.plan_floor``): one real plan's statements replayed through a bare Flask route. About
+(``bench.plan_floor``): one real plan's statements replayed through a bare Flask route;
+``--what floor-mat`` replays them on psycopg's cursor from a route of mat's own app. About
 a minute on two cores. Needs valgrind (``apt-get install valgrind``) and PostgreSQL.
 
     python -m bench.plan_instructions --run 0|1 ...   (one run, as valgrind is given it)
@@ -34,6 +36,7 @@ from typing import Any
 
 from bench.callgrind import require_valgrind, run_pair
 from bench.generate import Size
+from bench.plan_floor import MAT_PATH as PLAN_FLOOR_IN_MAT
 from bench.plan_floor import PATH as PLAN_FLOOR
 
 CLINIC = Size(120, 30, 3, 2_000)
@@ -50,6 +53,8 @@ PATHS = {
     # the plan's own statements through a bare Flask route (bench.plan_floor)
     "floor-core": PLAN_FLOOR,
     "floor-driver": PLAN_FLOOR,
+    # the same on psycopg's cursor, from a route of mat's own app (its hooks around it)
+    "floor-mat": PLAN_FLOOR_IN_MAT,
 }
 
 
@@ -88,11 +93,15 @@ def one_run(what: str, run: int, count: int) -> None:
         for patient, amount in (item.split(":") for item in os.environ["MAT_BENCH_DUE"].split(","))
     ]
     if what.startswith("floor"):  # one real plan's statements, replayed by every request
-        from bench.plan_floor import floor_app, plan_statements
+        from bench.plan_floor import floor_app, floor_in_mat, plan_statements
 
+        inside = floor_in_mat(app) if what == "floor-mat" else None  # before its first request
         token = os.environ["MAT_BENCH_TOKEN"]
         statements, answer = plan_statements(app, app.test_client(), token, due[0][0])
-        app = floor_app(app, statements, answer, driver=what == "floor-driver")
+        if inside is not None:
+            inside.statements, inside.answer = statements, answer
+        else:
+            app = floor_app(app, statements, answer, driver=what == "floor-driver")
     if what != "dose":  # reads: the same patients in both runs, as often as asked
         due = (due * (1 + (WARM_UP + count) // len(due)))[: WARM_UP + count]
     elif run == 1:

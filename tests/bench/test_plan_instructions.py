@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from bench.generate import PASSWORD, SIZES, generate
 from bench.inprocess import due_today
-from bench.plan_floor import floor_app, plan_statements
+from bench.plan_floor import floor_app, floor_in_mat, plan_statements
 from bench.plan_instructions import PATHS, requests
 from mat.audit.models import StagedRead
 from mat.dosing.models import Dose
@@ -83,10 +83,11 @@ def test_the_counted_inserts_are_the_trivial_apps_rows(
         trivial.engine.dispose()
 
 
-@pytest.mark.parametrize("what", ["floor-core", "floor-driver"])
+@pytest.mark.parametrize("what", ["floor-core", "floor-driver", "floor-mat"])
 def test_the_plans_floor_sends_the_plans_own_statements(
     app: Flask, client: FlaskClient, what: str
 ) -> None:
+    inside = floor_in_mat(app) if what == "floor-mat" else None  # before its first request
     generate(app, SIZES["tiny"])
     token = _token(client)
     patient, amount = due_today(client, token, SIZES["tiny"].patients)[0]
@@ -95,10 +96,19 @@ def test_the_plans_floor_sends_the_plans_own_statements(
     sent = " ".join(statement for statement, _ in statements)
     for table in ("api_tokens", "orders", "audit_staged_reads"):  # the token, orders, the read
         assert table in sent
-    floor = floor_app(app, statements, answer, driver=what == "floor-driver").test_client()
+    if inside is not None:
+        inside.statements, inside.answer = statements, answer
+        floor = client
+    else:
+        floor = floor_app(app, statements, answer, driver=what == "floor-driver").test_client()
     staged = db.session.scalar(select(func.count()).select_from(StagedRead))
     requests(floor, token, what, [(patient, amount)] * 3)
     db.session.rollback()  # a fresh look at what the floor's own connection committed
     # Each request sent the plan's statements again, its staged read included, and committed.
     assert db.session.scalar(select(func.count()).select_from(StagedRead)) == staged + 3
-    assert floor.get(PATHS[what].format(patient=patient)).get_json() == answer
+    replayed = floor.get(PATHS[what].format(patient=patient))
+    assert replayed.get_json() == answer
+    # Inside mat, mat's hooks ran around the floor's route (the security headers are theirs).
+    assert ("frame-ancestors" in replayed.headers.get("Content-Security-Policy", "")) == (
+        inside is not None
+    )
