@@ -31,6 +31,7 @@ from mat.extensions import db
 
 PATH = "/floor/{patient}"
 MAT_PATH = "/api/v1/floor/{patient}"  # floor_in_mat's
+RULE = "<int:patient>"  # the patient in Flask's rule of either path: PATH.format(patient=RULE)
 
 
 def plan_statements(
@@ -77,7 +78,9 @@ def floor_app(app: Flask, statements: list[tuple[str, Any]], answer: Any, *, dri
     path names: the route is a floor to count, not a second dose plan."""
     floor = Flask("plan_floor")
     floor.add_url_rule(
-        "/floor/<int:patient>", "plan", _replaying(app, Replay(statements, answer), driver=driver)
+        PATH.format(patient=RULE),
+        "plan",
+        _replaying(app, Replay(statements, answer), driver=driver),
     )
     return floor
 
@@ -94,9 +97,7 @@ def floor_in_mat(app: Flask) -> Replay:
 
     replay = Replay()
     app.add_url_rule(
-        "/api/v1/floor/<int:patient>",
-        "plan_floor",
-        public(_replaying(app, replay, driver=True)),
+        MAT_PATH.format(patient=RULE), "plan_floor", public(_replaying(app, replay, driver=True))
     )
     return replay
 
